@@ -1,0 +1,254 @@
+//! The terminal's screen flow as a pure state machine: taps, store replies and timer expiries
+//! go in; the screen to show and the effects to carry out (store requests, timers, language)
+//! come out. No window, clock or disk here, so every rule is testable on its own.
+
+use std::time::Duration;
+
+use crate::clock::Reading;
+use crate::config::Timings;
+use crate::store::{Reply, Request};
+use crate::survey::{Answer, InputSource, Survey};
+
+/// What the visitor sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Question,
+    FollowUp,
+    Thanks,
+    OutOfService,
+}
+
+/// The timers the flow uses; each runs once when started and restarts when started again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    /// How long the thank-you stays.
+    Thanks,
+    /// How long the follow-up question waits for a reason.
+    FollowUp,
+    /// Back to the default language after a visitor switched and walked away.
+    Idle,
+    /// Misuse protection: taps before it runs out are stored as suppressed.
+    Cooldown,
+    /// Retry a durable write while out of service.
+    Probe,
+}
+
+/// Something the flow needs done by the world around it.
+#[derive(Debug)]
+pub enum Effect {
+    Store(Request),
+    StartTimer(TimerKind, Duration),
+    StopTimer(TimerKind),
+    /// Show the screen texts in this language.
+    Language(String),
+}
+
+/// How often an out-of-service terminal tries a durable write again.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// The state of one terminal's screen.
+pub struct Kiosk {
+    survey: Survey,
+    timings: Timings,
+    screen: Screen,
+    language: String,
+    cooldown: bool,
+    /// The counted answer whose commit decides the next screen.
+    awaiting: Option<Awaiting>,
+    /// The answer whose follow-up question is on screen.
+    follow_up: Option<uuid::Uuid>,
+    problem: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Awaiting {
+    Score(uuid::Uuid),
+    Reason(uuid::Uuid),
+}
+
+impl Kiosk {
+    pub fn new(survey: Survey, timings: Timings) -> Kiosk {
+        Kiosk {
+            language: survey.default_language().to_owned(),
+            survey,
+            timings,
+            screen: Screen::Question,
+            cooldown: false,
+            awaiting: None,
+            follow_up: None,
+            problem: None,
+        }
+    }
+
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    pub fn survey(&self) -> &Survey {
+        &self.survey
+    }
+
+    /// Why the terminal is out of service, for staff.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    /// A score was tapped at `time`. Within the misuse cooldown it is stored as suppressed and
+    /// changes nothing on screen; otherwise it is stored and the next screen waits for the commit.
+    pub fn tap(&mut self, score: u8, time: Reading) -> Vec<Effect> {
+        if self.screen != Screen::Question || !self.survey.scale.contains(score) {
+            return vec![];
+        }
+        let suppressed = self.cooldown || self.awaiting.is_some();
+        let answer = Answer::new(
+            &self.survey,
+            &self.language,
+            score,
+            suppressed,
+            InputSource::Touch,
+            time,
+        );
+        let mut fx = vec![];
+        if !suppressed {
+            self.awaiting = Some(Awaiting::Score(answer.id));
+            fx.push(Effect::StopTimer(TimerKind::Idle));
+            if !self.timings.misuse_cooldown.is_zero() {
+                self.cooldown = true;
+                fx.push(Effect::StartTimer(TimerKind::Cooldown, self.timings.misuse_cooldown));
+            }
+        }
+        fx.push(Effect::Store(Request::Record(answer)));
+        fx
+    }
+
+    /// The visitor chose a follow-up reason.
+    pub fn reason(&mut self, id: &str) -> Vec<Effect> {
+        if self.survey.reason(id).is_none() {
+            return vec![];
+        }
+        self.close_follow_up(Some(id.to_owned()))
+    }
+
+    /// The visitor skipped the follow-up question.
+    pub fn skip(&mut self) -> Vec<Effect> {
+        self.close_follow_up(None)
+    }
+
+    fn close_follow_up(&mut self, reason: Option<String>) -> Vec<Effect> {
+        match (self.screen, self.follow_up, self.awaiting) {
+            (Screen::FollowUp, Some(id), None) => {
+                self.awaiting = Some(Awaiting::Reason(id));
+                vec![
+                    Effect::StopTimer(TimerKind::FollowUp),
+                    Effect::Store(Request::CloseFollowUp { id, reason }),
+                ]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The visitor picked a language.
+    pub fn choose_language(&mut self, language: &str) -> Vec<Effect> {
+        let on_question = matches!(self.screen, Screen::Question | Screen::FollowUp);
+        if !on_question || !self.survey.has_language(language) {
+            return vec![];
+        }
+        self.language = language.to_owned();
+        vec![
+            Effect::Language(self.language.clone()),
+            Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset),
+        ]
+    }
+
+    /// A timer started earlier ran out.
+    pub fn timer(&mut self, kind: TimerKind) -> Vec<Effect> {
+        match kind {
+            TimerKind::Cooldown => {
+                self.cooldown = false;
+                vec![]
+            }
+            TimerKind::Thanks if self.screen == Screen::Thanks => self.back_to_question(),
+            TimerKind::Idle if self.screen == Screen::Question => self.back_to_question(),
+            TimerKind::FollowUp if self.screen == Screen::FollowUp && self.awaiting.is_none() => {
+                // The visitor walked away: the score is already stored, the reason stays empty.
+                let id = self.follow_up.take();
+                let mut fx = self.back_to_question();
+                if let Some(id) = id {
+                    fx.push(Effect::Store(Request::CloseFollowUp { id, reason: None }));
+                }
+                fx
+            }
+            TimerKind::Probe if self.screen == Screen::OutOfService => {
+                vec![Effect::Store(Request::Probe)]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The store finished a request.
+    pub fn store_replied(&mut self, reply: &Reply) -> Vec<Effect> {
+        if let Some(e) = reply.error() {
+            return self.out_of_service(e.to_string());
+        }
+        match reply {
+            Reply::Recorded { answer, .. }
+                if self.awaiting == Some(Awaiting::Score(answer.id)) =>
+            {
+                self.awaiting = None;
+                if answer.follow_up_open {
+                    self.screen = Screen::FollowUp;
+                    self.follow_up = Some(answer.id);
+                    vec![Effect::StartTimer(TimerKind::FollowUp, self.timings.follow_up)]
+                } else {
+                    self.thank()
+                }
+            }
+            Reply::FollowUpClosed { id, .. } if self.awaiting == Some(Awaiting::Reason(*id)) => {
+                self.awaiting = None;
+                self.follow_up = None;
+                self.thank()
+            }
+            Reply::Probed(_) if self.screen == Screen::OutOfService => {
+                tracing::info!("answer store works again; back in service");
+                self.problem = None;
+                self.back_to_question()
+            }
+            _ => vec![],
+        }
+    }
+
+    fn thank(&mut self) -> Vec<Effect> {
+        self.screen = Screen::Thanks;
+        vec![Effect::StartTimer(TimerKind::Thanks, self.timings.thank_you)]
+    }
+
+    fn back_to_question(&mut self) -> Vec<Effect> {
+        self.screen = Screen::Question;
+        let mut fx = vec![Effect::StopTimer(TimerKind::Idle)];
+        if self.language != self.survey.default_language() {
+            self.language = self.survey.default_language().to_owned();
+            fx.push(Effect::Language(self.language.clone()));
+        }
+        fx
+    }
+
+    fn out_of_service(&mut self, problem: String) -> Vec<Effect> {
+        self.screen = Screen::OutOfService;
+        self.problem = Some(problem);
+        self.awaiting = None;
+        self.follow_up = None;
+        vec![
+            Effect::StopTimer(TimerKind::Thanks),
+            Effect::StopTimer(TimerKind::FollowUp),
+            Effect::StopTimer(TimerKind::Idle),
+            Effect::StartTimer(TimerKind::Probe, PROBE_INTERVAL),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Unit tests of the screen flow, without window, clock or disk.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::store::{Recorded, StoreError};
+use crate::survey::{Reason, Scale};
+
+fn survey() -> Survey {
+    let text = |en: &str, nl: &str| {
+        BTreeMap::from([("en".to_owned(), en.to_owned()), ("nl".to_owned(), nl.to_owned())])
+    };
+    Survey {
+        question_id: "q".into(),
+        question_version: 1,
+        scale: Scale::Ces7,
+        languages: vec!["en".into(), "nl".into()],
+        question: text("Easy?", "Makkelijk?"),
+        low_scores: [1, 2, 3].into(),
+        follow_up: vec![Reason {
+            id: "wait".into(),
+            text: text("Waiting", "Wachten"),
+        }],
+    }
+}
+
+fn kiosk() -> Kiosk {
+    Kiosk::new(survey(), Timings::default())
+}
+
+fn time() -> Reading {
+    Reading {
+        unix_ms: 1_790_000_000_000,
+        local: "2026-09-21T12:53:20+02:00".into(),
+        trusted: true,
+    }
+}
+
+/// Plays the store: records whatever the flow asked and returns the replies.
+fn commit(k: &mut Kiosk, fx: Vec<Effect>) -> Vec<Effect> {
+    let mut out = vec![];
+    for e in fx {
+        match e {
+            Effect::Store(Request::Record(answer)) => {
+                let result = Ok(Recorded { id: answer.id, seq: 1 });
+                out.extend(k.store_replied(&Reply::Recorded { answer, result }));
+            }
+            Effect::Store(Request::CloseFollowUp { id, .. }) => {
+                out.extend(k.store_replied(&Reply::FollowUpClosed { id, result: Ok(()) }));
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn recorded(fx: &[Effect]) -> Vec<&crate::survey::Answer> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Store(Request::Record(a)) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn starts(fx: &[Effect], kind: TimerKind) -> bool {
+    fx.iter().any(|e| matches!(e, Effect::StartTimer(k, _) if *k == kind))
+}
+
+#[test]
+fn a_tap_is_stored_and_thanked_only_after_the_commit() {
+    let mut k = kiosk();
+    let fx = k.tap(6, time());
+    let answers = recorded(&fx);
+    assert_eq!(answers.len(), 1);
+    assert_eq!((answers[0].score, answers[0].suppressed, answers[0].low), (6, false, false));
+    assert_eq!(k.screen(), Screen::Question, "no thank-you before the commit returned");
+    let after = commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::Thanks);
+    assert!(starts(&after, TimerKind::Thanks));
+    k.timer(TimerKind::Thanks);
+    assert_eq!(k.screen(), Screen::Question);
+}
+
+#[test]
+fn taps_within_the_cooldown_are_suppressed() {
+    let mut k = kiosk();
+    let fx = k.tap(7, time());
+    assert!(starts(&fx, TimerKind::Cooldown));
+    commit(&mut k, fx);
+    k.timer(TimerKind::Thanks);
+    let again = k.tap(7, time());
+    assert!(recorded(&again)[0].suppressed);
+    commit(&mut k, again);
+    assert_eq!(k.screen(), Screen::Question, "a suppressed tap is not thanked");
+    k.timer(TimerKind::Cooldown);
+    let later = k.tap(7, time());
+    assert!(!recorded(&later)[0].suppressed);
+}
+
+#[test]
+fn a_second_tap_before_the_commit_is_suppressed_even_without_cooldown() {
+    let mut k = Kiosk::new(
+        survey(),
+        Timings {
+            misuse_cooldown: Duration::ZERO,
+            ..Timings::default()
+        },
+    );
+    let first = k.tap(5, time());
+    let second = k.tap(5, time());
+    assert!(!recorded(&first)[0].suppressed);
+    assert!(recorded(&second)[0].suppressed);
+}
+
+#[test]
+fn a_low_score_asks_why_and_the_reason_is_stored() {
+    let mut k = kiosk();
+    let fx = k.tap(2, time());
+    assert!(recorded(&fx)[0].follow_up_open);
+    let after = commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::FollowUp);
+    assert!(starts(&after, TimerKind::FollowUp));
+    assert!(k.reason("no-such-reason").is_empty());
+    let fx = k.reason("wait");
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Store(Request::CloseFollowUp { reason: Some(r), .. }) if r == "wait")));
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::Thanks);
+}
+
+#[test]
+fn the_follow_up_timeout_keeps_the_score() {
+    let mut k = kiosk();
+    let fx = k.tap(1, time());
+    commit(&mut k, fx);
+    let fx = k.timer(TimerKind::FollowUp);
+    assert_eq!(k.screen(), Screen::Question);
+    assert!(fx.iter().any(|e| matches!(e,
+        Effect::Store(Request::CloseFollowUp { reason: None, .. }))));
+}
+
+#[test]
+fn language_resets_for_the_next_visitor() {
+    let mut k = kiosk();
+    let fx = k.choose_language("nl");
+    assert!(fx.iter().any(|e| matches!(e, Effect::Language(l) if l == "nl")));
+    assert!(starts(&fx, TimerKind::Idle));
+    assert_eq!(k.language(), "nl");
+    assert!(k.choose_language("de").is_empty(), "only survey languages");
+    let fx = k.timer(TimerKind::Idle);
+    assert_eq!(k.language(), "en");
+    assert!(fx.iter().any(|e| matches!(e, Effect::Language(l) if l == "en")));
+}
+
+#[test]
+fn a_failing_store_takes_the_terminal_out_of_service_until_a_probe_succeeds() {
+    let mut k = kiosk();
+    let fx = k.tap(6, time());
+    let Some(Effect::Store(Request::Record(answer))) = fx.into_iter().last() else {
+        panic!("a record request")
+    };
+    let err = StoreError::Write(rusqlite::Error::InvalidQuery);
+    let fx = k.store_replied(&Reply::Recorded { answer, result: Err(err) });
+    assert_eq!(k.screen(), Screen::OutOfService);
+    assert!(k.problem().is_some());
+    assert!(starts(&fx, TimerKind::Probe));
+    assert!(k.tap(6, time()).is_empty(), "no answers while out of service");
+    let fx = k.timer(TimerKind::Probe);
+    assert!(matches!(fx[..], [Effect::Store(Request::Probe)]));
+    k.store_replied(&Reply::Probed(Ok(())));
+    assert_eq!(k.screen(), Screen::Question);
+}

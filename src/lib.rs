@@ -1,0 +1,20 @@
+//! ces-kiosk: the software of on-site Customer Effort Score terminals.
+//!
+//! Layout (see ARCHITECTURE.md for the invariants):
+//!
+//! - [`survey`]: questions, scales and answers; pure domain types.
+//! - [`config`]: the one TOML config file, parsed and validated once.
+//! - [`clock`]: wall time, clock trust and boot id as stored with each answer.
+//! - [`store`]: the only code that touches SQLite; its own writer thread.
+//! - [`kiosk`]: the screen flow as a pure state machine (taps in, effects out).
+//! - `ui` (feature `ui`): the only code that touches generated Slint types.
+//! - [`demo`]: the built-in demo config.
+
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod kiosk;
+pub mod store;
+pub mod survey;
+#[cfg(feature = "ui")]
+pub mod ui;

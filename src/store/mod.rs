@@ -1,0 +1,265 @@
+//! The only code that touches the terminal's SQLite database: opening it durably (WAL with
+//! `synchronous=FULL`, checked on every connection), recording answers with their
+//! per-device sequence number, and reading them back.
+
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::config::Device;
+use crate::survey::Answer;
+
+pub use schema::migrations;
+pub use writer::{Reply, Request, StoreWriter};
+
+/// An open, durable answer store.
+pub struct Store {
+    conn: Connection,
+    device: Device,
+    boot_id: String,
+}
+
+/// What the store assigned to a recorded answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: uuid::Uuid,
+    pub seq: i64,
+}
+
+/// An answer as stored, for status screens and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub id: String,
+    pub seq: i64,
+    pub boot_id: String,
+    pub device_id: String,
+    pub device_time: String,
+    pub clock_trusted: bool,
+    pub question_id: String,
+    pub question_version: u32,
+    pub language: String,
+    pub scale: String,
+    pub direction: String,
+    pub score: u8,
+    pub low: bool,
+    pub reason: Option<String>,
+    pub follow_up_open: bool,
+    pub suppressed: bool,
+    pub sync_state: String,
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the database {path} would not switch to {wanted} (it reports {found})")]
+    Pragma {
+        path: PathBuf,
+        wanted: &'static str,
+        found: String,
+    },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] rusqlite_migration::Error),
+    #[error("the disk holding the database is full: {0}")]
+    DiskFull(rusqlite::Error),
+    #[error("the database write failed (check the disk): {0}")]
+    Write(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            StoreError::DiskFull(e)
+        } else {
+            StoreError::Write(e)
+        }
+    }
+}
+
+/// The value `PRAGMA synchronous` reports for FULL.
+pub const SYNCHRONOUS_FULL: i64 = 2;
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, makes it durable and migrates it.
+    pub fn open(path: &Path, device: &Device) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Pragma {
+                path: path.to_owned(),
+                wanted: "journal_mode=WAL",
+                found: mode,
+            });
+        }
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .map_err(open_err)?;
+        if sync != SYNCHRONOUS_FULL {
+            return Err(StoreError::Pragma {
+                path: path.to_owned(),
+                wanted: "synchronous=FULL",
+                found: sync.to_string(),
+            });
+        }
+        migrations().to_latest(&mut conn)?;
+        Ok(Store {
+            conn,
+            device: device.clone(),
+            boot_id: crate::clock::boot_id(),
+        })
+    }
+
+    /// The connection's `PRAGMA synchronous` as SQLite reports it now.
+    pub fn synchronous(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+    }
+
+    /// Stores one answer in its own transaction. When this returns `Ok`, the answer is on
+    /// disk and may be confirmed to the visitor.
+    pub fn record(&mut self, a: &Answer) -> Result<Recorded, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq: i64 = tx
+            .prepare_cached(
+                "UPDATE counters SET value = value + 1 WHERE name = 'answer_seq' RETURNING value",
+            )?
+            .query_row([], |r| r.get(0))?;
+        tx.prepare_cached(
+            "INSERT INTO answers (id, seq, boot_id, device_id, site, touchpoint, device_time,
+                device_time_ms, clock_trusted, question_id, question_version, language, scale,
+                direction, score, low, reason, follow_up_open, suppressed, input, recorded_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, NULL,
+                ?17, ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            a.id.to_string(),
+            seq,
+            self.boot_id,
+            self.device.id,
+            self.device.site,
+            self.device.touchpoint,
+            a.time.local,
+            a.time.unix_ms,
+            a.time.trusted,
+            a.question_id,
+            a.question_version,
+            a.language,
+            a.scale.as_str(),
+            a.scale.direction().as_str(),
+            a.score,
+            a.low,
+            a.follow_up_open,
+            a.suppressed,
+            a.input.as_str(),
+            jiff::Timestamp::now().as_millisecond(),
+        ])?;
+        tx.commit()?;
+        Ok(Recorded { id: a.id, seq })
+    }
+
+    /// Ends the follow-up of an answer, with the reason the visitor chose or none.
+    /// Returns false when the answer had no open follow-up.
+    pub fn close_follow_up(
+        &mut self,
+        id: uuid::Uuid,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE answers SET reason = ?2, follow_up_open = 0
+                 WHERE id = ?1 AND follow_up_open = 1",
+            )?
+            .execute(params![id.to_string(), reason])?;
+        Ok(changed == 1)
+    }
+
+    /// Ends every follow-up left open, e.g. by a power cut; the scores stay.
+    pub fn close_all_follow_ups(&mut self) -> Result<usize, StoreError> {
+        Ok(self
+            .conn
+            .execute("UPDATE answers SET follow_up_open = 0 WHERE follow_up_open = 1", [])?)
+    }
+
+    /// A small durable write that proves the disk works again after a failure.
+    pub fn probe(&mut self) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO probe (id, at_ms) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+            [jiff::Timestamp::now().as_millisecond()],
+        )?;
+        Ok(())
+    }
+
+    /// Every stored answer in sequence order.
+    pub fn answers(&self) -> Result<Vec<StoredAnswer>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, seq, boot_id, device_id, device_time, clock_trusted, question_id,
+                question_version, language, scale, direction, score, low, reason,
+                follow_up_open, suppressed, sync_state
+             FROM answers ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredAnswer {
+                id: r.get(0)?,
+                seq: r.get(1)?,
+                boot_id: r.get(2)?,
+                device_id: r.get(3)?,
+                device_time: r.get(4)?,
+                clock_trusted: r.get(5)?,
+                question_id: r.get(6)?,
+                question_version: r.get(7)?,
+                language: r.get(8)?,
+                scale: r.get(9)?,
+                direction: r.get(10)?,
+                score: r.get(11)?,
+                low: r.get(12)?,
+                reason: r.get(13)?,
+                follow_up_open: r.get(14)?,
+                suppressed: r.get(15)?,
+                sync_state: r.get(16)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The last sequence number handed out (0 before the first answer).
+    pub fn last_seq(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM counters WHERE name = 'answer_seq'", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Runs SQLite's own consistency check; "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,148 @@
+//! The store's own thread: it owns the connection, takes requests in order and reports each
+//! outcome through a callback, so the UI thread never waits for the disk.
+//!
+//! After a failed write the connection is dropped and a new one opened for the next request:
+//! an fsync error must not be retried on the same connection.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use super::{Recorded, Store, StoreError};
+use crate::config::Device;
+use crate::survey::Answer;
+
+/// What the UI asks of the store.
+#[derive(Debug)]
+pub enum Request {
+    Record(Answer),
+    CloseFollowUp {
+        id: uuid::Uuid,
+        reason: Option<String>,
+    },
+    /// Check that the store takes a durable write (after a failure).
+    Probe,
+}
+
+/// What the store answers, in the order the requests came.
+#[derive(Debug)]
+pub enum Reply {
+    /// The store opened at start-up (or could not).
+    Opened(Result<(), StoreError>),
+    Recorded {
+        answer: Answer,
+        result: Result<Recorded, StoreError>,
+    },
+    FollowUpClosed {
+        id: uuid::Uuid,
+        result: Result<(), StoreError>,
+    },
+    Probed(Result<(), StoreError>),
+}
+
+impl Reply {
+    pub fn error(&self) -> Option<&StoreError> {
+        match self {
+            Reply::Opened(r) | Reply::Probed(r) | Reply::FollowUpClosed { result: r, .. } => {
+                r.as_ref().err()
+            }
+            Reply::Recorded { result, .. } => result.as_ref().err(),
+        }
+    }
+}
+
+/// Handle to the store thread. Dropping it lets the thread finish its queue and exit.
+pub struct StoreWriter {
+    tx: Option<mpsc::Sender<Request>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StoreWriter {
+    /// Starts the thread, which opens the store at `path` and reports [`Reply::Opened`].
+    pub fn spawn(
+        path: PathBuf,
+        device: Device,
+        mut on_reply: impl FnMut(Reply) + Send + 'static,
+    ) -> StoreWriter {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let thread = std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    path,
+                    device,
+                    store: None,
+                };
+                let opened = worker.store().map(|s| {
+                    if let Ok(n @ 1..) = s.close_all_follow_ups() {
+                        tracing::info!(answers = n, "closed follow-ups left open by a restart");
+                    }
+                });
+                on_reply(worker.logged(Reply::Opened(opened)));
+                for request in rx {
+                    let reply = worker.handle(request);
+                    on_reply(worker.logged(reply));
+                }
+            })
+            .expect("the store thread starts");
+        StoreWriter {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queues a request; false when the store thread has stopped.
+    pub fn send(&self, request: Request) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(request).is_ok())
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Worker {
+    path: PathBuf,
+    device: Device,
+    store: Option<Store>,
+}
+
+impl Worker {
+    fn store(&mut self) -> Result<&mut Store, StoreError> {
+        if self.store.is_none() {
+            self.store = Some(Store::open(&self.path, &self.device)?);
+        }
+        Ok(self.store.as_mut().expect("opened above"))
+    }
+
+    fn handle(&mut self, request: Request) -> Reply {
+        match request {
+            Request::Record(answer) => {
+                let result = self.store().and_then(|s| s.record(&answer));
+                Reply::Recorded { answer, result }
+            }
+            Request::CloseFollowUp { id, reason } => {
+                let result = self
+                    .store()
+                    .and_then(|s| s.close_follow_up(id, reason.as_deref()))
+                    .map(drop);
+                Reply::FollowUpClosed { id, result }
+            }
+            Request::Probe => Reply::Probed(self.store().and_then(Store::probe)),
+        }
+    }
+
+    /// Logs a failure once, and drops the connection so the next request opens a new one.
+    fn logged(&mut self, reply: Reply) -> Reply {
+        if let Some(e) = reply.error() {
+            tracing::error!(db = %self.path.display(), "answer store failed: {e}");
+            self.store = None;
+        }
+        reply
+    }
+}

@@ -1,0 +1,272 @@
+//! The only code that touches generated Slint types: it feeds taps, timers and store replies
+//! into the [`Kiosk`] flow, carries out the effects it returns, and mirrors its state into
+//! the `KioskAdapter` global. Disk work happens on the store thread; its replies come back
+//! through the event loop, so the UI thread never waits for the disk.
+
+mod palette;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
+
+use crate::config::Config;
+use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
+use crate::store::{Reply, StoreWriter};
+use crate::survey::{Scale, Survey};
+
+mod generated {
+    slint::include_modules!();
+}
+
+pub use generated::MainWindow;
+use generated::{KioskAdapter, LanguageItem, ReasonItem, ScaleKind, ScoreItem};
+
+/// A running kiosk screen: window, flow and store thread.
+pub struct KioskUi {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    window: MainWindow,
+    kiosk: RefCell<Kiosk>,
+    writer: StoreWriter,
+    replies: mpsc::Receiver<Reply>,
+    timers: RefCell<HashMap<TimerKind, Timer>>,
+    /// The language the language-dependent lists were last filled in.
+    shown_language: RefCell<String>,
+}
+
+impl KioskUi {
+    /// Creates the window and starts the store thread for `config`.
+    pub fn new(config: &Config) -> Result<KioskUi, slint::PlatformError> {
+        let window = MainWindow::new()?;
+        let (tx, replies) = mpsc::channel();
+        let wake = window.as_weak();
+        let writer = StoreWriter::spawn(
+            config.storage.path.clone(),
+            config.device.clone(),
+            move |reply| {
+                if tx.send(reply).is_ok() {
+                    // Without a running event loop (headless tests) this fails and the
+                    // replies wait for `wait_for_store`.
+                    let _ = wake.upgrade_in_event_loop(|w| {
+                        w.global::<KioskAdapter>().invoke_store_replied();
+                    });
+                }
+            },
+        );
+        let inner = Rc::new(Inner {
+            window,
+            kiosk: RefCell::new(Kiosk::new(config.survey.clone(), config.kiosk.clone())),
+            writer,
+            replies,
+            timers: RefCell::default(),
+            shown_language: RefCell::default(),
+        });
+        inner.bind();
+        inner.fill_scale(&config.survey);
+        inner.apply(vec![Effect::Language(config.survey.default_language().to_owned())]);
+        Ok(KioskUi { inner })
+    }
+
+    pub fn window(&self) -> &MainWindow {
+        &self.inner.window
+    }
+
+    /// The screen the flow is on.
+    pub fn screen(&self) -> Screen {
+        self.inner.kiosk.borrow().screen()
+    }
+
+    /// Shows the window and runs the event loop until the window closes.
+    pub fn run(&self) -> Result<(), slint::PlatformError> {
+        self.inner.window.run()
+    }
+
+    /// For drivers without an event loop (headless tests): waits up to `timeout` for the
+    /// store's next reply and applies it, with any others already waiting. False on timeout.
+    pub fn wait_for_store(&self, timeout: Duration) -> bool {
+        match self.inner.replies.recv_timeout(timeout) {
+            Ok(reply) => {
+                self.inner.on_reply(reply);
+                self.inner.drain_replies();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl Inner {
+    fn bind(self: &Rc<Self>) {
+        let adapter = self.window.global::<KioskAdapter>();
+        let weak = Rc::downgrade(self);
+        let with = move |f: &dyn Fn(&Rc<Inner>)| {
+            if let Some(inner) = weak.upgrade() {
+                f(&inner);
+            }
+        };
+        let w = with.clone();
+        adapter.on_tap(move |score| {
+            w(&|i| {
+                let Ok(score) = u8::try_from(score) else { return };
+                let fx = i.kiosk.borrow_mut().tap(score, crate::clock::now());
+                i.apply(fx);
+            })
+        });
+        let w = with.clone();
+        adapter.on_reason(move |id| {
+            w(&|i| {
+                let fx = i.kiosk.borrow_mut().reason(&id);
+                i.apply(fx);
+            })
+        });
+        let w = with.clone();
+        adapter.on_skip(move || {
+            w(&|i| {
+                let fx = i.kiosk.borrow_mut().skip();
+                i.apply(fx);
+            })
+        });
+        let w = with.clone();
+        adapter.on_choose_language(move |lang| {
+            w(&|i| {
+                let fx = i.kiosk.borrow_mut().choose_language(&lang);
+                i.apply(fx);
+            })
+        });
+        adapter.on_store_replied(move || with(&|i| i.drain_replies()));
+    }
+
+    fn drain_replies(self: &Rc<Self>) {
+        while let Ok(reply) = self.replies.try_recv() {
+            self.on_reply(reply);
+        }
+    }
+
+    fn on_reply(self: &Rc<Self>, reply: Reply) {
+        let fx = self.kiosk.borrow_mut().store_replied(&reply);
+        self.apply(fx);
+    }
+
+    /// Carries out the flow's effects, then mirrors its state into the window.
+    fn apply(self: &Rc<Self>, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Store(request) => {
+                    if !self.writer.send(request) {
+                        tracing::error!("the answer store thread has stopped; answer not taken");
+                    }
+                }
+                Effect::StartTimer(kind, after) => {
+                    let weak = Rc::downgrade(self);
+                    let mut timers = self.timers.borrow_mut();
+                    timers.entry(kind).or_default().start(TimerMode::SingleShot, after, move || {
+                        if let Some(inner) = weak.upgrade() {
+                            let fx = inner.kiosk.borrow_mut().timer(kind);
+                            inner.apply(fx);
+                        }
+                    });
+                }
+                Effect::StopTimer(kind) => {
+                    if let Some(t) = self.timers.borrow().get(&kind) {
+                        t.stop();
+                    }
+                }
+                Effect::Language(language) => {
+                    if let Err(e) = slint::select_bundled_translation(&language) {
+                        tracing::warn!(language, "cannot show the screen texts in this language: {e}");
+                    }
+                }
+            }
+        }
+        self.render();
+    }
+
+    fn render(&self) {
+        let kiosk = self.kiosk.borrow();
+        let adapter = self.window.global::<KioskAdapter>();
+        adapter.set_screen(match kiosk.screen() {
+            Screen::Question => generated::Screen::Question,
+            Screen::FollowUp => generated::Screen::FollowUp,
+            Screen::Thanks => generated::Screen::Thanks,
+            Screen::OutOfService => generated::Screen::OutOfService,
+        });
+        adapter.set_problem(kiosk.problem().unwrap_or_default().into());
+        let language = kiosk.language();
+        if *self.shown_language.borrow() != language {
+            self.fill_language(kiosk.survey(), language);
+            *self.shown_language.borrow_mut() = language.to_owned();
+        }
+    }
+
+    /// The texts that change with the visitor's language.
+    fn fill_language(&self, survey: &Survey, language: &str) {
+        let adapter = self.window.global::<KioskAdapter>();
+        adapter.set_question(survey.question_text(language).into());
+        let reasons: Vec<ReasonItem> = survey
+            .follow_up
+            .iter()
+            .map(|r| ReasonItem {
+                id: r.id.as_str().into(),
+                text: r.text.get(language).map(String::as_str).unwrap_or(&r.id).into(),
+            })
+            .collect();
+        let half = reasons.len().div_ceil(2);
+        adapter.set_reasons_left(model(reasons[..half].to_vec()));
+        adapter.set_reasons_right(model(reasons[half..].to_vec()));
+        adapter.set_languages(model(
+            survey
+                .languages
+                .iter()
+                .map(|code| LanguageItem {
+                    code: code.as_str().into(),
+                    name: language_name(code).into(),
+                    current: code == language,
+                })
+                .collect(),
+        ));
+    }
+
+    /// The answer targets, which depend only on the scale.
+    fn fill_scale(&self, survey: &Survey) {
+        let adapter = self.window.global::<KioskAdapter>();
+        adapter.set_scale_kind(match survey.scale {
+            Scale::Ces7 => ScaleKind::Agree,
+            Scale::Ces5 => ScaleKind::Ease,
+            Scale::Smiley3 | Scale::Smiley5 => ScaleKind::Faces,
+        });
+        let items = survey
+            .scale
+            .scores()
+            .map(|score| {
+                let (tint, ink) = palette::colours(survey.scale, score);
+                ScoreItem {
+                    score: i32::from(score),
+                    label: SharedString::from(score.to_string()),
+                    mood: survey.scale.mood(score),
+                    tint,
+                    ink,
+                }
+            })
+            .collect();
+        adapter.set_scores(model(items));
+    }
+}
+
+fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(items))
+}
+
+/// A language's own name, as a visitor looks for it on the switch.
+fn language_name(code: &str) -> &str {
+    match code {
+        "en" => "English",
+        "nl" => "Nederlands",
+        other => other,
+    }
+}
