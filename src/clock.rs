@@ -56,7 +56,11 @@ mod tests {
         let r = now();
         let parsed: jiff::Timestamp = r.local.parse().expect("local time parses as RFC 3339");
         assert_eq!(parsed.as_millisecond(), r.unix_ms);
-        assert!(r.local.ends_with('Z') || r.local[19..].contains(['+', '-']), "{}", r.local);
+        assert!(
+            r.local.ends_with('Z') || r.local[19..].contains(['+', '-']),
+            "{}",
+            r.local
+        );
     }
 
     #[test]

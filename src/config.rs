@@ -106,7 +106,12 @@ impl Config {
             ConfigError::Syntax {
                 path: origin.to_owned(),
                 line,
-                text: text.lines().nth(line - 1).unwrap_or("").trim_end().to_owned(),
+                text: text
+                    .lines()
+                    .nth(line - 1)
+                    .unwrap_or("")
+                    .trim_end()
+                    .to_owned(),
                 message: e.message().trim_end().to_owned(),
             }
         })?;
@@ -388,14 +393,21 @@ impl Checker<'_> {
     fn timings(&self, raw: RawKiosk) -> Result<Timings, ConfigError> {
         let d = Timings::default();
         Ok(Timings {
-            thank_you: self.seconds(raw.thank_you_seconds, "thank_you_seconds", 1.0..=60.0)?
+            thank_you: self
+                .seconds(raw.thank_you_seconds, "thank_you_seconds", 1.0..=60.0)?
                 .unwrap_or(d.thank_you),
-            follow_up: self.seconds(raw.follow_up_seconds, "follow_up_seconds", 3.0..=120.0)?
+            follow_up: self
+                .seconds(raw.follow_up_seconds, "follow_up_seconds", 3.0..=120.0)?
                 .unwrap_or(d.follow_up),
-            idle_reset: self.seconds(raw.idle_reset_seconds, "idle_reset_seconds", 5.0..=600.0)?
+            idle_reset: self
+                .seconds(raw.idle_reset_seconds, "idle_reset_seconds", 5.0..=600.0)?
                 .unwrap_or(d.idle_reset),
             misuse_cooldown: self
-                .seconds(raw.misuse_cooldown_seconds, "misuse_cooldown_seconds", 0.0..=30.0)?
+                .seconds(
+                    raw.misuse_cooldown_seconds,
+                    "misuse_cooldown_seconds",
+                    0.0..=30.0,
+                )?
                 .unwrap_or(d.misuse_cooldown),
         })
     }
@@ -425,7 +437,11 @@ impl Checker<'_> {
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

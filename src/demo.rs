@@ -18,6 +18,9 @@ mod tests {
     fn the_demo_config_is_valid() {
         let c = super::config(std::path::Path::new("demo-data")).expect("demo config validates");
         assert_eq!(c.storage.path, std::path::Path::new("demo-data/answers.db"));
-        assert!(!c.survey.follow_up.is_empty(), "the demo shows the follow-up question");
+        assert!(
+            !c.survey.follow_up.is_empty(),
+            "the demo shows the follow-up question"
+        );
     }
 }

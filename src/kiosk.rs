@@ -118,7 +118,10 @@ impl Kiosk {
             fx.push(Effect::StopTimer(TimerKind::Idle));
             if !self.timings.misuse_cooldown.is_zero() {
                 self.cooldown = true;
-                fx.push(Effect::StartTimer(TimerKind::Cooldown, self.timings.misuse_cooldown));
+                fx.push(Effect::StartTimer(
+                    TimerKind::Cooldown,
+                    self.timings.misuse_cooldown,
+                ));
             }
         }
         fx.push(Effect::Store(Request::Record(answer)));
@@ -195,14 +198,15 @@ impl Kiosk {
             return self.out_of_service(e.to_string());
         }
         match reply {
-            Reply::Recorded { answer, .. }
-                if self.awaiting == Some(Awaiting::Score(answer.id)) =>
-            {
+            Reply::Recorded { answer, .. } if self.awaiting == Some(Awaiting::Score(answer.id)) => {
                 self.awaiting = None;
                 if answer.follow_up_open {
                     self.screen = Screen::FollowUp;
                     self.follow_up = Some(answer.id);
-                    vec![Effect::StartTimer(TimerKind::FollowUp, self.timings.follow_up)]
+                    vec![Effect::StartTimer(
+                        TimerKind::FollowUp,
+                        self.timings.follow_up,
+                    )]
                 } else {
                     self.thank()
                 }
@@ -223,7 +227,10 @@ impl Kiosk {
 
     fn thank(&mut self) -> Vec<Effect> {
         self.screen = Screen::Thanks;
-        vec![Effect::StartTimer(TimerKind::Thanks, self.timings.thank_you)]
+        vec![Effect::StartTimer(
+            TimerKind::Thanks,
+            self.timings.thank_you,
+        )]
     }
 
     fn back_to_question(&mut self) -> Vec<Effect> {

@@ -10,7 +10,11 @@ use ces_kiosk::ui::KioskUi;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ces-kiosk", version, about = "On-site Customer Effort Score terminal")]
+#[command(
+    name = "ces-kiosk",
+    version,
+    about = "On-site Customer Effort Score terminal"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,8 +48,7 @@ const EXIT_BAD_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -97,7 +100,8 @@ fn run(config: &Config, fullscreen: bool) -> anyhow::Result<()> {
         db = %config.storage.path.display(),
         "starting terminal"
     );
-    let ui = KioskUi::new(config).context("cannot create the kiosk window (is a display there?)")?;
+    let ui =
+        KioskUi::new(config).context("cannot create the kiosk window (is a display there?)")?;
     if fullscreen {
         slint::ComponentHandle::window(ui.window()).set_fullscreen(true);
     }

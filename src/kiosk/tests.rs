@@ -8,7 +8,10 @@ use crate::survey::{Reason, Scale};
 
 fn survey() -> Survey {
     let text = |en: &str, nl: &str| {
-        BTreeMap::from([("en".to_owned(), en.to_owned()), ("nl".to_owned(), nl.to_owned())])
+        BTreeMap::from([
+            ("en".to_owned(), en.to_owned()),
+            ("nl".to_owned(), nl.to_owned()),
+        ])
     };
     Survey {
         question_id: "q".into(),
@@ -42,7 +45,10 @@ fn commit(k: &mut Kiosk, fx: Vec<Effect>) -> Vec<Effect> {
     for e in fx {
         match e {
             Effect::Store(Request::Record(answer)) => {
-                let result = Ok(Recorded { id: answer.id, seq: 1 });
+                let result = Ok(Recorded {
+                    id: answer.id,
+                    seq: 1,
+                });
                 out.extend(k.store_replied(&Reply::Recorded { answer, result }));
             }
             Effect::Store(Request::CloseFollowUp { id, .. }) => {
@@ -64,7 +70,8 @@ fn recorded(fx: &[Effect]) -> Vec<&crate::survey::Answer> {
 }
 
 fn starts(fx: &[Effect], kind: TimerKind) -> bool {
-    fx.iter().any(|e| matches!(e, Effect::StartTimer(k, _) if *k == kind))
+    fx.iter()
+        .any(|e| matches!(e, Effect::StartTimer(k, _) if *k == kind))
 }
 
 #[test]
@@ -73,8 +80,15 @@ fn a_tap_is_stored_and_thanked_only_after_the_commit() {
     let fx = k.tap(6, time());
     let answers = recorded(&fx);
     assert_eq!(answers.len(), 1);
-    assert_eq!((answers[0].score, answers[0].suppressed, answers[0].low), (6, false, false));
-    assert_eq!(k.screen(), Screen::Question, "no thank-you before the commit returned");
+    assert_eq!(
+        (answers[0].score, answers[0].suppressed, answers[0].low),
+        (6, false, false)
+    );
+    assert_eq!(
+        k.screen(),
+        Screen::Question,
+        "no thank-you before the commit returned"
+    );
     let after = commit(&mut k, fx);
     assert_eq!(k.screen(), Screen::Thanks);
     assert!(starts(&after, TimerKind::Thanks));
@@ -92,7 +106,11 @@ fn taps_within_the_cooldown_are_suppressed() {
     let again = k.tap(7, time());
     assert!(recorded(&again)[0].suppressed);
     commit(&mut k, again);
-    assert_eq!(k.screen(), Screen::Question, "a suppressed tap is not thanked");
+    assert_eq!(
+        k.screen(),
+        Screen::Question,
+        "a suppressed tap is not thanked"
+    );
     k.timer(TimerKind::Cooldown);
     let later = k.tap(7, time());
     assert!(!recorded(&later)[0].suppressed);
@@ -136,21 +154,29 @@ fn the_follow_up_timeout_keeps_the_score() {
     commit(&mut k, fx);
     let fx = k.timer(TimerKind::FollowUp);
     assert_eq!(k.screen(), Screen::Question);
-    assert!(fx.iter().any(|e| matches!(e,
-        Effect::Store(Request::CloseFollowUp { reason: None, .. }))));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Store(Request::CloseFollowUp { reason: None, .. })
+    )));
 }
 
 #[test]
 fn language_resets_for_the_next_visitor() {
     let mut k = kiosk();
     let fx = k.choose_language("nl");
-    assert!(fx.iter().any(|e| matches!(e, Effect::Language(l) if l == "nl")));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Language(l) if l == "nl"))
+    );
     assert!(starts(&fx, TimerKind::Idle));
     assert_eq!(k.language(), "nl");
     assert!(k.choose_language("de").is_empty(), "only survey languages");
     let fx = k.timer(TimerKind::Idle);
     assert_eq!(k.language(), "en");
-    assert!(fx.iter().any(|e| matches!(e, Effect::Language(l) if l == "en")));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Language(l) if l == "en"))
+    );
 }
 
 #[test]
@@ -161,11 +187,17 @@ fn a_failing_store_takes_the_terminal_out_of_service_until_a_probe_succeeds() {
         panic!("a record request")
     };
     let err = StoreError::Write(rusqlite::Error::InvalidQuery);
-    let fx = k.store_replied(&Reply::Recorded { answer, result: Err(err) });
+    let fx = k.store_replied(&Reply::Recorded {
+        answer,
+        result: Err(err),
+    });
     assert_eq!(k.screen(), Screen::OutOfService);
     assert!(k.problem().is_some());
     assert!(starts(&fx, TimerKind::Probe));
-    assert!(k.tap(6, time()).is_empty(), "no answers while out of service");
+    assert!(
+        k.tap(6, time()).is_empty(),
+        "no answers while out of service"
+    );
     let fx = k.timer(TimerKind::Probe);
     assert!(matches!(fx[..], [Effect::Store(Request::Probe)]));
     k.store_replied(&Reply::Probed(Ok(())));

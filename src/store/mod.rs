@@ -106,7 +106,8 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(open_err)?;
@@ -117,7 +118,8 @@ impl Store {
                 found: mode,
             });
         }
-        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
         let sync: i64 = conn
             .pragma_query_value(None, "synchronous", |r| r.get(0))
             .map_err(open_err)?;
@@ -138,13 +140,17 @@ impl Store {
 
     /// The connection's `PRAGMA synchronous` as SQLite reports it now.
     pub fn synchronous(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?)
     }
 
     /// Stores one answer in its own transaction. When this returns `Ok`, the answer is on
     /// disk and may be confirmed to the visitor.
     pub fn record(&mut self, a: &Answer) -> Result<Recorded, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let seq: i64 = tx
             .prepare_cached(
                 "UPDATE counters SET value = value + 1 WHERE name = 'answer_seq' RETURNING value",
@@ -202,9 +208,10 @@ impl Store {
 
     /// Ends every follow-up left open, e.g. by a power cut; the scores stay.
     pub fn close_all_follow_ups(&mut self) -> Result<usize, StoreError> {
-        Ok(self
-            .conn
-            .execute("UPDATE answers SET follow_up_open = 0 WHERE follow_up_open = 1", [])?)
+        Ok(self.conn.execute(
+            "UPDATE answers SET follow_up_open = 0 WHERE follow_up_open = 1",
+            [],
+        )?)
     }
 
     /// A small durable write that proves the disk works again after a failure.
@@ -253,13 +260,19 @@ impl Store {
     pub fn last_seq(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM counters WHERE name = 'answer_seq'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'answer_seq'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?
             .unwrap_or(0))
     }
 
     /// Runs SQLite's own consistency check; "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }

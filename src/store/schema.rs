@@ -55,6 +55,8 @@ CREATE TABLE probe (
 mod tests {
     #[test]
     fn migrations_validate() {
-        super::migrations().validate().expect("migrations apply cleanly to an empty database");
+        super::migrations()
+            .validate()
+            .expect("migrations apply cleanly to an empty database");
     }
 }

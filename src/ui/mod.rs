@@ -69,7 +69,9 @@ impl KioskUi {
         });
         inner.bind();
         inner.fill_scale(&config.survey);
-        inner.apply(vec![Effect::Language(config.survey.default_language().to_owned())]);
+        inner.apply(vec![Effect::Language(
+            config.survey.default_language().to_owned(),
+        )]);
         Ok(KioskUi { inner })
     }
 
@@ -113,7 +115,9 @@ impl Inner {
         let w = with.clone();
         adapter.on_tap(move |score| {
             w(&|i| {
-                let Ok(score) = u8::try_from(score) else { return };
+                let Ok(score) = u8::try_from(score) else {
+                    return;
+                };
                 let fx = i.kiosk.borrow_mut().tap(score, crate::clock::now());
                 i.apply(fx);
             })
@@ -165,12 +169,16 @@ impl Inner {
                 Effect::StartTimer(kind, after) => {
                     let weak = Rc::downgrade(self);
                     let mut timers = self.timers.borrow_mut();
-                    timers.entry(kind).or_default().start(TimerMode::SingleShot, after, move || {
-                        if let Some(inner) = weak.upgrade() {
-                            let fx = inner.kiosk.borrow_mut().timer(kind);
-                            inner.apply(fx);
-                        }
-                    });
+                    timers.entry(kind).or_default().start(
+                        TimerMode::SingleShot,
+                        after,
+                        move || {
+                            if let Some(inner) = weak.upgrade() {
+                                let fx = inner.kiosk.borrow_mut().timer(kind);
+                                inner.apply(fx);
+                            }
+                        },
+                    );
                 }
                 Effect::StopTimer(kind) => {
                     if let Some(t) = self.timers.borrow().get(&kind) {
@@ -179,7 +187,10 @@ impl Inner {
                 }
                 Effect::Language(language) => {
                     if let Err(e) = slint::select_bundled_translation(&language) {
-                        tracing::warn!(language, "cannot show the screen texts in this language: {e}");
+                        tracing::warn!(
+                            language,
+                            "cannot show the screen texts in this language: {e}"
+                        );
                     }
                 }
             }
@@ -213,7 +224,12 @@ impl Inner {
             .iter()
             .map(|r| ReasonItem {
                 id: r.id.as_str().into(),
-                text: r.text.get(language).map(String::as_str).unwrap_or(&r.id).into(),
+                text: r
+                    .text
+                    .get(language)
+                    .map(String::as_str)
+                    .unwrap_or(&r.id)
+                    .into(),
             })
             .collect();
         let half = reasons.len().div_ceil(2);

@@ -30,6 +30,10 @@ pub fn colours(scale: Scale, score: u8) -> (Color, Color) {
     let (r, g, b) = STEPS[picks[i]];
     // Relative luminance, roughly: light backgrounds get dark ink.
     let luminance = 0.2126 * f32::from(r) + 0.7152 * f32::from(g) + 0.0722 * f32::from(b);
-    let ink = if luminance > 150.0 { DARK_INK } else { LIGHT_INK };
+    let ink = if luminance > 150.0 {
+        DARK_INK
+    } else {
+        LIGHT_INK
+    };
     (Color::from_rgb_u8(r, g, b), ink)
 }

@@ -1,0 +1,75 @@
+//! Helpers shared by the integration tests: a headless Slint platform with the real software
+//! renderer, and a kiosk on a fresh database.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use ces_kiosk::config::Config;
+use ces_kiosk::store::{Store, StoredAnswer};
+use ces_kiosk::ui::KioskUi;
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
+};
+use slint::ComponentHandle;
+
+/// How long a test waits for the store thread before it calls the store stuck.
+pub const STORE_WAIT: Duration = Duration::from_secs(10);
+
+/// Installs the testing platform (mocked time, software renderer) for this test thread.
+pub fn headless() {
+    let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })));
+}
+
+/// A kiosk on the demo config with its database in `dir`, sized and shown, store opened.
+pub fn kiosk(dir: &Path, width: u32, height: u32) -> (Config, KioskUi) {
+    let config = ces_kiosk::demo::config(dir).expect("demo config");
+    kiosk_with(config, width, height)
+}
+
+pub fn kiosk_with(config: Config, width: u32, height: u32) -> (Config, KioskUi) {
+    headless();
+    let ui = KioskUi::new(&config).expect("window");
+    ui.window()
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    ui.window().show().expect("show");
+    assert!(ui.wait_for_store(STORE_WAIT), "the store opened");
+    (config, ui)
+}
+
+/// Elements whose accessible label is `label` (text elements are labelled by their text).
+pub fn find(ui: &KioskUi, label: &str) -> Vec<ElementHandle> {
+    ElementHandle::find_by_accessible_label(ui.window(), label).collect()
+}
+
+pub fn shows(ui: &KioskUi, label: &str) -> bool {
+    !find(ui, label).is_empty()
+}
+
+/// The one button labelled `label`; fails the test when there is none or several.
+pub fn the(ui: &KioskUi, label: &str) -> ElementHandle {
+    let mut found: Vec<_> = find(ui, label)
+        .into_iter()
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect();
+    assert_eq!(found.len(), 1, "exactly one button labelled {label:?}");
+    found.remove(0)
+}
+
+/// Advances Slint's mocked clock, firing due timers.
+pub fn advance(d: Duration) {
+    i_slint_backend_testing::mock_elapsed_time(d);
+}
+
+/// What the database holds, read through a separate connection.
+pub fn stored(config: &Config) -> Vec<StoredAnswer> {
+    Store::open(&config.storage.path, &config.device)
+        .expect("open the database again")
+        .answers()
+        .expect("read answers")
+}

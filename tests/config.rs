@@ -1,0 +1,169 @@
+//! Config refusals: each bad input is refused at start with a message naming the key and
+//! the line; `ces-kiosk check-config` reports the same through its exit code.
+
+use std::path::Path;
+use std::process::Command;
+
+use ces_kiosk::config::{Config, ConfigError};
+use ces_kiosk::demo::DEMO_TOML;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("terminal.toml"), Path::new("/data"))
+}
+
+/// The demo config with one line replaced.
+fn with(from: &str, to: &str) -> String {
+    assert!(DEMO_TOML.contains(from), "{from:?} is in the demo config");
+    DEMO_TOML.replacen(from, to, 1)
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle present")
+        + 1
+}
+
+fn refused(text: &str) -> String {
+    let e = parse(text).expect_err("config must be refused");
+    e.to_string()
+}
+
+#[test]
+fn the_demo_config_is_accepted_with_paths_resolved() {
+    let c = parse(DEMO_TOML).unwrap();
+    assert_eq!(c.storage.path, Path::new("/data/answers.db"));
+    assert_eq!(c.survey.languages, ["en", "nl"]);
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let text = with(
+        "touchpoint = \"returns-desk\"",
+        "touchpoint = \"returns-desk\"\ncolour = \"red\"",
+    );
+    let msg = refused(&text);
+    assert!(msg.contains("colour"), "{msg}");
+    assert!(
+        msg.contains(&format!("terminal.toml:{}:", line_of(&text, "colour"))),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_text_for_a_language_names_the_key() {
+    let text = with(
+        "nl = \"De winkel maakte het mij makkelijk om mijn artikel te retourneren.\"",
+        "",
+    );
+    let msg = refused(&text);
+    assert!(msg.contains("survey.question.nl"), "{msg}");
+    assert!(
+        msg.contains(&format!(":{}:", line_of(&text, "[survey.question]"))),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_reason_text_for_a_language_names_the_reason() {
+    let text = with(
+        "text = { en = \"Long wait\", nl = \"Lang wachten\" }",
+        "text = { en = \"Long wait\" }",
+    );
+    let msg = refused(&text);
+    assert!(msg.contains("survey.follow_up[0].text.nl"), "{msg}");
+}
+
+#[test]
+fn a_low_score_outside_the_scale_is_refused() {
+    let text = with("low_scores = [1, 2, 3]", "low_scores = [1, 2, 8]");
+    let msg = refused(&text);
+    assert!(
+        msg.contains("survey.low_scores") && msg.contains("score 8"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(":{}:", line_of(&text, "low_scores ="))),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_unknown_scale_is_refused_on_its_line() {
+    let text = with("scale = \"ces7\"", "scale = \"ces10\"");
+    let msg = refused(&text);
+    assert!(msg.contains("ces10") && msg.contains("ces7"), "{msg}");
+    assert!(
+        msg.contains(&format!(":{}:", line_of(&text, "scale = \"ces10\""))),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_wrong_type_shows_the_offending_line() {
+    let text = with("question_version = 1", "question_version = \"one\"");
+    let msg = refused(&text);
+    assert!(msg.contains("question_version = \"one\""), "{msg}");
+}
+
+#[test]
+fn a_language_without_screen_texts_is_refused() {
+    let msg = refused(&with(
+        "languages = [\"en\", \"nl\"]",
+        "languages = [\"en\", \"nl\", \"de\"]",
+    ));
+    assert!(
+        msg.contains("survey.languages") && msg.contains("\"de\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn timings_outside_their_range_are_refused() {
+    let msg = refused(&with(
+        "misuse_cooldown_seconds = 3",
+        "misuse_cooldown_seconds = 90",
+    ));
+    assert!(msg.contains("kiosk.misuse_cooldown_seconds"), "{msg}");
+}
+
+#[test]
+fn keys_in_reserved_sections_are_refused() {
+    let msg = refused(&format!(
+        "{DEMO_TOML}\n[upstream]\nurl = \"https://example.org\"\n"
+    ));
+    assert!(msg.contains("url"), "{msg}");
+}
+
+#[test]
+fn an_unreadable_file_is_named() {
+    let e = Config::load(Path::new("/nonexistent/terminal.toml")).unwrap_err();
+    assert!(matches!(e, ConfigError::Read { .. }));
+    assert!(e.to_string().contains("/nonexistent/terminal.toml"), "{e}");
+}
+
+#[test]
+fn check_config_exits_0_for_a_good_file_and_2_with_the_reason_for_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, DEMO_TOML).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .args(["check-config".as_ref(), good.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("demo-1"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, with("low_scores = [1, 2, 3]", "low_scores = [0]")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .args(["check-config".as_ref(), bad.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:") && err.contains("survey.low_scores"),
+        "{err}"
+    );
+}

@@ -1,0 +1,139 @@
+//! Screenshot tests: the real software renderer draws the screens at several display sizes
+//! and the pixels are compared with the reference PNGs in `docs/screenshots/`.
+//!
+//! After an intended change of the look, regenerate the references with
+//! `CES_UPDATE_SCREENSHOTS=1 cargo test --test screenshots` and review them before committing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use slint::ComponentHandle;
+
+/// A pixel differs when one channel differs by more than this.
+const CHANNEL_TOLERANCE: u8 = 24;
+/// At most this share of pixels may differ (anti-aliasing across renderer versions).
+const MAX_DIFFERING: f64 = 0.005;
+
+fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/screenshots")
+        .join(format!("{name}.png"))
+}
+
+fn snapshot(ui: &ces_kiosk::ui::KioskUi) -> (u32, u32, Vec<u8>) {
+    let shot = ui
+        .window()
+        .window()
+        .take_snapshot()
+        .expect("the software renderer draws");
+    (shot.width(), shot.height(), shot.as_bytes().to_vec())
+}
+
+fn write_png(path: &Path, (w, h, rgba): &(u32, u32, Vec<u8>)) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut enc = png::Encoder::new(file, *w, *h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::High);
+    enc.write_header().unwrap().write_image_data(rgba).unwrap();
+}
+
+fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| {
+        panic!(
+            "no reference {}: {e}; create it with CES_UPDATE_SCREENSHOTS=1",
+            path.display()
+        )
+    });
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgba, "{}", path.display());
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Compares the window with its reference, or records it when asked to.
+fn check(ui: &ces_kiosk::ui::KioskUi, name: &str) {
+    let actual = snapshot(ui);
+    let path = reference(name);
+    if std::env::var_os("CES_UPDATE_SCREENSHOTS").is_some() {
+        write_png(&path, &actual);
+        return;
+    }
+    let expected = read_png(&path);
+    assert_eq!(
+        (actual.0, actual.1),
+        (expected.0, expected.1),
+        "size of {name}"
+    );
+    let differing = actual
+        .2
+        .chunks_exact(4)
+        .zip(expected.2.chunks_exact(4))
+        .filter(|(a, e)| {
+            a.iter()
+                .zip(e.iter())
+                .any(|(x, y)| x.abs_diff(*y) > CHANNEL_TOLERANCE)
+        })
+        .count();
+    let share = differing as f64 / f64::from(actual.0 * actual.1);
+    if share > MAX_DIFFERING {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.actual.png"));
+        write_png(&out, &actual);
+        panic!(
+            "{name}: {:.2}% of pixels differ from {} (actual saved to {})",
+            share * 100.0,
+            path.display(),
+            out.display()
+        );
+    }
+}
+
+#[test]
+fn question_screen_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 800, 480);
+    check(&ui, "question-800x480");
+}
+
+#[test]
+fn question_screen_in_portrait_600x1024() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 600, 1024);
+    check(&ui, "question-600x1024");
+}
+
+#[test]
+fn follow_up_screen_at_1024x600() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 1024, 600);
+    the(&ui, "Score 2").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "What made it hard?"));
+    check(&ui, "follow-up-1024x600");
+}
+
+#[test]
+fn smiley_faces_at_1280x800() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    config.survey.scale = ces_kiosk::survey::Scale::Smiley5;
+    config.survey.low_scores = config.survey.scale.default_low_scores();
+    let (_c, ui) = kiosk_with(config, 1280, 800);
+    check(&ui, "smiley5-1280x800");
+}
+
+#[test]
+fn thank_you_at_1920x1080() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 1920, 1080);
+    the(&ui, "Score 7").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "thanks-1920x1080");
+}

@@ -1,0 +1,202 @@
+//! Store tests on real SQLite files: durability settings, migrations, the sequence across
+//! reopen, and answers that survive the writer being killed with SIGKILL mid-write.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use ces_kiosk::config::Device;
+use ces_kiosk::store::{SYNCHRONOUS_FULL, Store};
+use ces_kiosk::survey::{Answer, InputSource};
+
+fn device() -> Device {
+    Device {
+        id: "t-1".into(),
+        site: "lab".into(),
+        touchpoint: "bench".into(),
+    }
+}
+
+fn answer(score: u8) -> Answer {
+    let survey = ces_kiosk::demo::config(Path::new(".")).unwrap().survey;
+    Answer::new(
+        &survey,
+        "en",
+        score,
+        false,
+        InputSource::Touch,
+        ces_kiosk::clock::now(),
+    )
+}
+
+#[test]
+fn every_connection_is_wal_with_synchronous_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let store = Store::open(&path, &device()).unwrap();
+    assert_eq!(store.synchronous().unwrap(), SYNCHRONOUS_FULL);
+    drop(store);
+    // A fresh connection defaults to another level: the store must set it itself each time.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let again = Store::open(&path, &device()).unwrap();
+    assert_eq!(again.synchronous().unwrap(), SYNCHRONOUS_FULL);
+}
+
+#[test]
+fn migrations_validate_and_reopening_keeps_the_schema() {
+    ces_kiosk::store::migrations().validate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    Store::open(&path, &device()).unwrap();
+    let version = |p: &Path| -> i64 {
+        rusqlite::Connection::open(p)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let v = version(&path);
+    assert!(v >= 1);
+    Store::open(&path, &device()).unwrap();
+    assert_eq!(version(&path), v);
+}
+
+#[test]
+fn the_sequence_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut store = Store::open(&path, &device()).unwrap();
+    let seqs: Vec<i64> = (0..3)
+        .map(|_| store.record(&answer(5)).unwrap().seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    drop(store);
+    let mut store = Store::open(&path, &device()).unwrap();
+    assert_eq!(store.last_seq().unwrap(), 3);
+    assert_eq!(store.record(&answer(6)).unwrap().seq, 4);
+    let rows = store.answers().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| r.device_id == "t-1" && !r.boot_id.is_empty())
+    );
+}
+
+#[test]
+fn the_same_answer_id_cannot_be_stored_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db"), &device()).unwrap();
+    let a = answer(4);
+    store.record(&a).unwrap();
+    assert!(store.record(&a).is_err());
+    assert_eq!(store.answers().unwrap().len(), 1);
+    assert_eq!(
+        store.last_seq().unwrap(),
+        1,
+        "the failed insert did not use up a number"
+    );
+}
+
+const CHILD_ENV: &str = "CES_STORE_CRASH_CHILD_DB";
+const KILLS: usize = 200;
+
+/// A writer process records answers and reports each id on its stdout once `record` returned;
+/// it is killed with SIGKILL at random moments. Every reported id must be in the database,
+/// the sequence must have no gap or repeat, and SQLite must find the file sound.
+#[test]
+fn confirmed_answers_survive_sigkill() {
+    if let Some(db) = std::env::var_os(CHILD_ENV) {
+        child_writer(Path::new(&db));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let mut confirmed: HashSet<String> = HashSet::new();
+    let mut rng = fastrand::Rng::with_seed(0x05ee_dc35);
+    for _ in 0..KILLS {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "confirmed_answers_survive_sigkill",
+                "--nocapture",
+            ])
+            .env(CHILD_ENV, &db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Kill after a random number of confirmations, a random moment into the next write.
+        let wait_for = rng.usize(0..25);
+        let mut seen = 0;
+        while seen < wait_for {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(id) = line.strip_prefix("CONFIRMED ") {
+                        confirmed.insert(id.to_owned());
+                        seen += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let spin = std::time::Instant::now();
+        let spin_for = std::time::Duration::from_micros(rng.u64(0..400));
+        while spin.elapsed() < spin_for {
+            std::hint::spin_loop();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Confirmations already in the pipe were made before the kill.
+        for line in lines.map_while(Result::ok) {
+            if let Some(id) = line.strip_prefix("CONFIRMED ") {
+                confirmed.insert(id.to_owned());
+            }
+        }
+    }
+
+    let store = Store::open(&db, &device()).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let rows = store.answers().unwrap();
+    let stored: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let missing: Vec<_> = confirmed.difference(&stored).collect();
+    assert!(
+        missing.is_empty(),
+        "{} confirmed answers lost: {missing:?}",
+        missing.len()
+    );
+    assert_eq!(stored.len(), rows.len(), "no answer stored twice");
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=rows.len() as i64).collect::<Vec<_>>(),
+        "sequence without gaps"
+    );
+    assert!(
+        confirmed.len() > KILLS,
+        "the writers confirmed answers ({})",
+        confirmed.len()
+    );
+    println!(
+        "{} kills, {} confirmed, {} stored",
+        KILLS,
+        confirmed.len(),
+        rows.len()
+    );
+}
+
+fn child_writer(db: &Path) -> ! {
+    let mut store = Store::open(db, &device()).expect("child opens the store");
+    let mut out = std::io::stdout().lock();
+    for i in 0.. {
+        let rec = store
+            .record(&answer(1 + (i % 7) as u8))
+            .expect("child records");
+        writeln!(out, "CONFIRMED {}", rec.id).unwrap();
+        out.flush().unwrap();
+    }
+    unreachable!()
+}

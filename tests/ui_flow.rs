@@ -1,0 +1,214 @@
+//! Headless tests of the touch UI with the real window code, the real flow and a real SQLite
+//! file: taps, thank-you, follow-up, cooldown, language switch and idle reset.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use i_slint_backend_testing::ElementHandle;
+use slint::ComponentHandle;
+use slint::platform::PointerEventButton;
+
+const QUESTION_EN: &str = "The store made it easy for me to return my item.";
+const QUESTION_NL: &str = "De winkel maakte het mij makkelijk om mijn artikel te retourneren.";
+
+fn tap(ui: &ces_kiosk::ui::KioskUi, score: u8) {
+    the(ui, &format!("Score {score}")).mock_single_click(PointerEventButton::Left);
+}
+
+#[test]
+fn tapping_a_score_stores_exactly_one_row_and_shows_the_thank_you() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    assert!(shows(&ui, QUESTION_EN));
+    assert!(!shows(&ui, "Thank you!"));
+
+    tap(&ui, 6);
+    assert!(ui.wait_for_store(STORE_WAIT), "the answer was committed");
+    assert!(shows(&ui, "Thank you!"));
+    assert!(
+        !shows(&ui, QUESTION_EN),
+        "the question is gone while thanking"
+    );
+
+    let rows = stored(&config);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!((row.score, row.suppressed, row.low), (6, false, false));
+    assert_eq!(
+        (row.scale.as_str(), row.direction.as_str()),
+        ("ces7", "higher_is_easier")
+    );
+    assert_eq!(
+        (row.language.as_str(), row.device_id.as_str()),
+        ("en", "demo-1")
+    );
+    assert_eq!(row.sync_state, "pending");
+
+    advance(Duration::from_secs(4));
+    assert!(
+        shows(&ui, QUESTION_EN),
+        "back to the question after the thank-you"
+    );
+}
+
+#[test]
+fn taps_within_the_cooldown_are_stored_as_suppressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    // A shorter thank-you than the cooldown: the question is back while the cooldown runs.
+    let (config, ui) = {
+        drop(ui);
+        let mut c = config;
+        c.kiosk.thank_you = Duration::from_secs(1);
+        c.kiosk.misuse_cooldown = Duration::from_secs(5);
+        kiosk_with(c, 800, 480)
+    };
+    tap(&ui, 7);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    advance(Duration::from_millis(1100));
+    assert!(shows(&ui, QUESTION_EN));
+    for _ in 0..3 {
+        tap(&ui, 7);
+        assert!(ui.wait_for_store(STORE_WAIT));
+        assert!(!shows(&ui, "Thank you!"), "a suppressed tap is not thanked");
+    }
+    advance(Duration::from_secs(4));
+    tap(&ui, 5);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!"));
+
+    let rows = stored(&config);
+    let flags: Vec<(u8, bool)> = rows.iter().map(|r| (r.score, r.suppressed)).collect();
+    assert_eq!(
+        flags,
+        [(7, false), (7, true), (7, true), (7, true), (5, false)]
+    );
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn the_language_switch_changes_the_visible_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_config, ui) = kiosk(dir.path(), 800, 480);
+    assert!(shows(&ui, QUESTION_EN) && shows(&ui, "Strongly agree"));
+
+    the(&ui, "Nederlands").invoke_accessible_default_action();
+    assert!(shows(&ui, QUESTION_NL), "question in Dutch");
+    assert!(!shows(&ui, QUESTION_EN));
+    assert!(shows(&ui, "Helemaal eens"), "built-in texts in Dutch");
+    assert!(!shows(&ui, "Strongly agree"));
+
+    tap(&ui, 6);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Dank u wel!"));
+}
+
+#[test]
+fn idle_reset_returns_to_the_default_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    the(&ui, "Nederlands").invoke_accessible_default_action();
+    assert!(shows(&ui, QUESTION_NL));
+    advance(config.kiosk.idle_reset - Duration::from_millis(100));
+    assert!(shows(&ui, QUESTION_NL), "not before the idle timeout");
+    advance(Duration::from_millis(200));
+    assert!(
+        shows(&ui, QUESTION_EN),
+        "back to English for the next visitor"
+    );
+    assert!(shows(&ui, "Strongly agree"));
+}
+
+#[test]
+fn a_low_score_asks_why_and_stores_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    tap(&ui, 2);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "What made it hard?"));
+    let rows = stored(&config);
+    assert_eq!(
+        (rows.len(), rows[0].follow_up_open),
+        (1, true),
+        "score stored before the reason"
+    );
+
+    the(&ui, "Long wait").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!"));
+    let rows = stored(&config);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].reason.as_deref(), rows[0].follow_up_open),
+        (Some("waiting"), false)
+    );
+}
+
+#[test]
+fn the_follow_up_timeout_keeps_the_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    tap(&ui, 1);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "What made it hard?"));
+    advance(config.kiosk.follow_up + Duration::from_millis(50));
+    assert!(
+        shows(&ui, QUESTION_EN),
+        "back to the question when the visitor walked away"
+    );
+    assert!(
+        ui.wait_for_store(STORE_WAIT),
+        "the follow-up was closed in the store"
+    );
+    let rows = stored(&config);
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].score, rows[0].reason.as_deref()), (1, None));
+    assert!(!rows[0].follow_up_open);
+}
+
+#[test]
+fn skip_ends_the_follow_up_without_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    tap(&ui, 3);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    the(&ui, "Skip").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!"));
+    let rows = stored(&config);
+    assert_eq!(
+        (rows[0].reason.as_deref(), rows[0].follow_up_open),
+        (None, false)
+    );
+}
+
+#[test]
+fn an_unwritable_database_shows_out_of_service_and_takes_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the database folder should be: the store cannot open.
+    std::fs::write(dir.path().join("blocked"), b"").unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    config.storage.path = dir.path().join("blocked").join("answers.db");
+    headless();
+    let ui = ces_kiosk::ui::KioskUi::new(&config).unwrap();
+    ui.window()
+        .window()
+        .set_size(slint::PhysicalSize::new(800, 480));
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Out of service"));
+    assert!(
+        ElementHandle::find_by_accessible_label(ui.window(), "Score 6")
+            .next()
+            .is_none()
+    );
+    assert_eq!(ui.screen(), ces_kiosk::kiosk::Screen::OutOfService);
+
+    // The disk is fixed: the next probe brings the terminal back.
+    std::fs::remove_file(dir.path().join("blocked")).unwrap();
+    advance(ces_kiosk::kiosk::PROBE_INTERVAL);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, QUESTION_EN));
+}
