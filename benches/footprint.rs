@@ -1,0 +1,239 @@
+//! Footprint and latency benchmark of the real `ces-kiosk` binary under a virtual X server.
+//!
+//! Prints: time to first window and PSS after start (over several starts), CPU used while the
+//! terminal sits idle for 30 s, and store commit latency next to a bare SQLite WAL +
+//! `synchronous=FULL` insert on the same disk. Needs `Xvfb` and `xdotool`.
+//!
+//! Run with `cargo bench --bench footprint` (`-- --quick` for a short run).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ces_kiosk::config::Device;
+use ces_kiosk::store::{Reply, Request, Store, StoreWriter};
+use ces_kiosk::survey::{Answer, InputSource, Survey};
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (starts, idle, commits) = if quick {
+        (3, Duration::from_secs(5), 300)
+    } else {
+        (10, Duration::from_secs(30), 2000)
+    };
+    println!("ces-kiosk footprint benchmark");
+    println!("machine: {}", machine());
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("scratch dir");
+    println!("disk: the folder {}", work.path().display());
+    println!();
+
+    let xvfb = Xvfb::start();
+    let bin = env!("CARGO_BIN_EXE_ces-kiosk");
+    let mut window_ms = vec![];
+    let mut pss_kb = vec![];
+    for i in 0..starts {
+        let data = work.path().join(format!("start-{i}"));
+        let mut kiosk = xvfb.spawn_kiosk(bin, &data);
+        let t0 = Instant::now();
+        window_ms.push(xvfb.wait_for_window(&mut kiosk, t0));
+        // Let start-up work (store open, first frames) settle before measuring memory.
+        std::thread::sleep(Duration::from_secs(1));
+        pss_kb.push(pss(kiosk.id()));
+        kiosk.kill().ok();
+        kiosk.wait().ok();
+    }
+    println!("time to first window ({starts} starts): {}", stats_ms(&mut window_ms));
+    let mut pss_mb: Vec<f64> = pss_kb.iter().map(|kb| *kb as f64 / 1024.0).collect();
+    println!("PSS 1 s after start ({starts} starts): {}", stats(&mut pss_mb, "MB"));
+
+    let data = work.path().join("idle");
+    let mut kiosk = xvfb.spawn_kiosk(bin, &data);
+    xvfb.wait_for_window(&mut kiosk, Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let before = cpu_ns(kiosk.id());
+    std::thread::sleep(idle);
+    let used = cpu_ns(kiosk.id()) - before;
+    println!(
+        "CPU while idle for {} s: {:.3} ms ({:.4}% of one core)",
+        idle.as_secs(),
+        used as f64 / 1e6,
+        used as f64 / idle.as_nanos() as f64 * 100.0
+    );
+    kiosk.kill().ok();
+    kiosk.wait().ok();
+    drop(xvfb);
+
+    println!();
+    let (mut bare, mut store, mut tap) = commit_latencies(work.path(), commits);
+    println!("bare SQLite WAL+FULL insert ({commits}): {}", stats_ms(&mut bare));
+    println!("Store::record commit ({commits}):       {}", stats_ms(&mut store));
+    println!("tap -> confirmed via store thread ({commits}): {}", stats_ms(&mut tap));
+}
+
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "800x480x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (apt-get install xvfb)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let display = format!(":{}", line.trim());
+        Xvfb { child, display }
+    }
+
+    fn spawn_kiosk(&self, bin: &str, data: &Path) -> Child {
+        Command::new(bin)
+            .args(["demo", "--data"])
+            .arg(data)
+            .env("DISPLAY", &self.display)
+            .env("SLINT_BACKEND", "winit-software")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ces-kiosk starts")
+    }
+
+    /// Milliseconds from `t0` until the kiosk's window is mapped (polled with xdotool).
+    fn wait_for_window(&self, kiosk: &mut Child, t0: Instant) -> f64 {
+        loop {
+            let found = Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--name", "^ces-kiosk$"])
+                .env("DISPLAY", &self.display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("xdotool runs (apt-get install xdotool)");
+            if found.success() {
+                return t0.elapsed().as_secs_f64() * 1000.0;
+            }
+            if let Ok(Some(status)) = kiosk.try_wait() {
+                panic!("ces-kiosk exited before showing a window: {status}");
+            }
+            assert!(t0.elapsed() < Duration::from_secs(20), "no window after 20 s");
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Proportional set size of a process, in kB.
+fn pss(pid: u32) -> u64 {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("Pss in smaps_rollup")
+}
+
+/// CPU time of all threads of a process, in nanoseconds (from schedstat).
+fn cpu_ns(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let survey: Survey = ces_kiosk::demo::config(dir).unwrap().survey;
+    let device = Device {
+        id: "bench-1".into(),
+        site: "bench".into(),
+        touchpoint: "bench".into(),
+    };
+    let answer = |i: usize| {
+        let score = 1 + (i % 7) as u8;
+        Answer::new(&survey, "en", score, false, InputSource::Touch, ces_kiosk::clock::now())
+    };
+
+    // A bare insert of a row of the same width, with the same durability settings.
+    let conn = rusqlite::Connection::open(dir.join("bare.db")).unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (id TEXT PRIMARY KEY, seq INTEGER, device_time TEXT, score INTEGER,
+                        payload TEXT)",
+    )
+    .unwrap();
+    let mut bare = vec![];
+    for i in 0..n {
+        let a = answer(i);
+        let t = Instant::now();
+        conn.execute(
+            "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![a.id.to_string(), i as i64, a.time.local, a.score, a.question_id],
+        )
+        .unwrap();
+        bare.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    let mut store = Store::open(&dir.join("store.db"), &device).unwrap();
+    let mut recorded = vec![];
+    for i in 0..n {
+        let a = answer(i);
+        let t = Instant::now();
+        store.record(&a).unwrap();
+        recorded.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    drop(store);
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let writer = StoreWriter::spawn(dir.join("writer.db"), device, move |r| {
+        tx.send((r, Instant::now())).unwrap();
+    });
+    assert!(matches!(rx.recv().unwrap().0, Reply::Opened(Ok(()))));
+    let mut tap = vec![];
+    for i in 0..n {
+        let t = Instant::now();
+        writer.send(Request::Record(answer(i)));
+        let (reply, at) = rx.recv().unwrap();
+        assert!(reply.error().is_none());
+        tap.push((at - t).as_secs_f64() * 1000.0);
+    }
+    (bare, recorded, tap)
+}
+
+fn stats_ms(v: &mut [f64]) -> String {
+    stats(v, "ms")
+}
+
+fn stats(v: &mut [f64], unit: &str) -> String {
+    v.sort_by(f64::total_cmp);
+    let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+    format!(
+        "median {:.3} {unit}, p99 {:.3} {unit}, min {:.3}, max {:.3}",
+        pct(0.5),
+        pct(0.99),
+        v[0],
+        v[v.len() - 1]
+    )
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpu}, {cores} cores, Linux {}", kernel.trim())
+}
