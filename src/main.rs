@@ -1,6 +1,7 @@
 //! The `ces-kiosk` binary: parses the command line, sets up logging, loads the config, runs
 //! the terminal, and maps failures to exit codes (0 ok, 1 failure, 2 bad config or usage).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let cli = Cli::parse();

@@ -167,3 +167,17 @@ fn check_config_exits_0_for_a_good_file_and_2_with_the_reason_for_a_bad_one() {
         "{err}"
     );
 }
+
+#[test]
+fn every_example_config_in_deploy_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "found the example configs in {}", dir.display());
+}

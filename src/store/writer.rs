@@ -124,6 +124,14 @@ impl Worker {
         match request {
             Request::Record(answer) => {
                 let result = self.store().and_then(|s| s.record(&answer));
+                if let Ok(r) = &result {
+                    tracing::info!(
+                        seq = r.seq,
+                        score = answer.score,
+                        suppressed = answer.suppressed,
+                        "answer stored"
+                    );
+                }
                 Reply::Recorded { answer, result }
             }
             Request::CloseFollowUp { id, reason } => {

@@ -1,0 +1,87 @@
+//! End to end: the real `ces-kiosk run` binary, full screen in a real window under a virtual
+//! X server (Xvfb), tapped with a real pointer click (xdotool); the answer lands in SQLite.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn xdotool(display: &str, args: &[&str]) -> bool {
+    Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .stdout(Stdio::null())
+        .status()
+        .expect("xdotool runs (apt-get install xdotool)")
+        .success()
+}
+
+#[test]
+fn a_click_on_the_real_window_stores_the_answer() {
+    let mut xvfb = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "800x480x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb runs (apt-get install xvfb)");
+    let mut line = String::new();
+    BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _xvfb = Killed(xvfb);
+    let display = format!(":{}", line.trim());
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(&config, ces_kiosk::demo::DEMO_TOML).unwrap();
+    let mut kiosk = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("DISPLAY", &display)
+        .env("SLINT_BACKEND", "winit-software")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, log) = mpsc::channel();
+    let stderr = BufReader::new(kiosk.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let _kiosk = Killed(kiosk);
+
+    // Xvfb has no window manager to make the window full screen: size it as one would,
+    // waiting until the size took effect.
+    let window = ["search", "--sync", "--onlyvisible", "--name", "^ces-kiosk$"];
+    let resize = ["windowsize", "--sync", "%1", "800", "480"];
+    assert!(xdotool(&display, &[&window[..], &resize[..]].concat()), "the kiosk window appeared");
+    // Score 6 at 800×480 (see docs/screenshots/question-800x480.png).
+    assert!(xdotool(&display, &["mousemove", "618", "342", "click", "1"]));
+    let stored = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the kiosk logged the stored answer");
+        if line.contains("answer stored") {
+            break line;
+        }
+    };
+    assert!(stored.contains("score=6"), "{stored}");
+
+    let conn = rusqlite::Connection::open(dir.path().join("answers.db")).unwrap();
+    let rows: Vec<(i64, i64)> = conn
+        .prepare("SELECT score, suppressed FROM answers")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows, [(6, 0)]);
+}
