@@ -6,7 +6,9 @@
 //!
 //! Run with `cargo bench --bench footprint` (`-- --quick` for a short run).
 
-use std::io::{BufRead, BufReader};
+#[path = "../tests/common/xvfb.rs"]
+mod xvfb;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use ces_kiosk::config::Device;
 use ces_kiosk::store::{Reply, Request, Store, StoreWriter};
 use ces_kiosk::survey::{Answer, InputSource, Survey};
+use xvfb::Xvfb;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -43,9 +46,15 @@ fn main() {
         kiosk.kill().ok();
         kiosk.wait().ok();
     }
-    println!("time to first window ({starts} starts): {}", stats_ms(&mut window_ms));
+    println!(
+        "time to first window ({starts} starts): {}",
+        stats_ms(&mut window_ms)
+    );
     let mut pss_mb: Vec<f64> = pss_kb.iter().map(|kb| *kb as f64 / 1024.0).collect();
-    println!("PSS 1 s after start ({starts} starts): {}", stats(&mut pss_mb, "MB"));
+    println!(
+        "PSS 1 s after start ({starts} starts): {}",
+        stats(&mut pss_mb, "MB")
+    );
 
     let data = work.path().join("idle");
     let mut kiosk = xvfb.spawn_kiosk(bin, &data);
@@ -66,39 +75,35 @@ fn main() {
 
     println!();
     let (mut bare, mut store, mut tap) = commit_latencies(work.path(), commits);
-    println!("bare SQLite WAL+FULL insert ({commits}): {}", stats_ms(&mut bare));
-    println!("Store::record commit ({commits}):       {}", stats_ms(&mut store));
-    println!("tap -> confirmed via store thread ({commits}): {}", stats_ms(&mut tap));
+    println!(
+        "bare SQLite WAL+FULL insert ({commits}): {}",
+        stats_ms(&mut bare)
+    );
+    println!(
+        "Store::record commit ({commits}):       {}",
+        stats_ms(&mut store)
+    );
+    println!(
+        "tap -> confirmed via store thread ({commits}): {}",
+        stats_ms(&mut tap)
+    );
 }
 
-struct Xvfb {
-    child: Child,
-    display: String,
+/// Starting and timing the kiosk on the virtual X server.
+trait KioskDisplay {
+    fn spawn_kiosk(&self, bin: &str, data: &Path) -> Child;
+    fn wait_for_window(&self, kiosk: &mut Child, t0: Instant) -> f64;
 }
 
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "800x480x24", "-nolisten", "tcp"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb runs (apt-get install xvfb)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let display = format!(":{}", line.trim());
-        Xvfb { child, display }
-    }
-
+impl KioskDisplay for Xvfb {
     fn spawn_kiosk(&self, bin: &str, data: &Path) -> Child {
         Command::new(bin)
             .args(["demo", "--data"])
             .arg(data)
             .env("DISPLAY", &self.display)
             .env("SLINT_BACKEND", "winit-software")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("ces-kiosk starts")
     }
@@ -106,28 +111,17 @@ impl Xvfb {
     /// Milliseconds from `t0` until the kiosk's window is mapped (polled with xdotool).
     fn wait_for_window(&self, kiosk: &mut Child, t0: Instant) -> f64 {
         loop {
-            let found = Command::new("xdotool")
-                .args(["search", "--onlyvisible", "--name", "^ces-kiosk$"])
-                .env("DISPLAY", &self.display)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("xdotool runs (apt-get install xdotool)");
-            if found.success() {
+            if self.xdotool(&["search", "--onlyvisible", "--name", "^ces-kiosk$"]) {
                 return t0.elapsed().as_secs_f64() * 1000.0;
             }
             if let Ok(Some(status)) = kiosk.try_wait() {
                 panic!("ces-kiosk exited before showing a window: {status}");
             }
-            assert!(t0.elapsed() < Duration::from_secs(20), "no window after 20 s");
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "no window after 20 s"
+            );
         }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
     }
 }
 
@@ -159,12 +153,20 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     };
     let answer = |i: usize| {
         let score = 1 + (i % 7) as u8;
-        Answer::new(&survey, "en", score, false, InputSource::Touch, ces_kiosk::clock::now())
+        Answer::new(
+            &survey,
+            "en",
+            score,
+            false,
+            InputSource::Touch,
+            ces_kiosk::clock::now(),
+        )
     };
 
     // A bare insert of a row of the same width, with the same durability settings.
     let conn = rusqlite::Connection::open(dir.join("bare.db")).unwrap();
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     conn.execute_batch(
         "CREATE TABLE t (id TEXT PRIMARY KEY, seq INTEGER, device_time TEXT, score INTEGER,
@@ -177,7 +179,13 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let t = Instant::now();
         conn.execute(
             "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![a.id.to_string(), i as i64, a.time.local, a.score, a.question_id],
+            rusqlite::params![
+                a.id.to_string(),
+                i as i64,
+                a.time.local,
+                a.score,
+                a.question_id
+            ],
         )
         .unwrap();
         bare.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -229,8 +237,10 @@ fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());

@@ -179,5 +179,9 @@ fn every_example_config_in_deploy_is_valid() {
             checked += 1;
         }
     }
-    assert!(checked >= 2, "found the example configs in {}", dir.display());
+    assert!(
+        checked >= 2,
+        "found the example configs in {}",
+        dir.display()
+    );
 }

@@ -1,10 +1,14 @@
 //! End to end: the real `ces-kiosk run` binary, full screen in a real window under a virtual
 //! X server (Xvfb), tapped with a real pointer click (xdotool); the answer lands in SQLite.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use common::xvfb::Xvfb;
 
 struct Killed(Child);
 impl Drop for Killed {
@@ -14,28 +18,9 @@ impl Drop for Killed {
     }
 }
 
-fn xdotool(display: &str, args: &[&str]) -> bool {
-    Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .stdout(Stdio::null())
-        .status()
-        .expect("xdotool runs (apt-get install xdotool)")
-        .success()
-}
-
 #[test]
 fn a_click_on_the_real_window_stores_the_answer() {
-    let mut xvfb = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "800x480x24", "-nolisten", "tcp"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs (apt-get install xvfb)");
-    let mut line = String::new();
-    BufReader::new(xvfb.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let _xvfb = Killed(xvfb);
-    let display = format!(":{}", line.trim());
+    let x = Xvfb::start();
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("terminal.toml");
@@ -43,7 +28,7 @@ fn a_click_on_the_real_window_stores_the_answer() {
     let mut kiosk = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
         .args(["run", "--config"])
         .arg(&config)
-        .env("DISPLAY", &display)
+        .env("DISPLAY", &x.display)
         .env("SLINT_BACKEND", "winit-software")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -62,9 +47,12 @@ fn a_click_on_the_real_window_stores_the_answer() {
     // waiting until the size took effect.
     let window = ["search", "--sync", "--onlyvisible", "--name", "^ces-kiosk$"];
     let resize = ["windowsize", "--sync", "%1", "800", "480"];
-    assert!(xdotool(&display, &[&window[..], &resize[..]].concat()), "the kiosk window appeared");
+    assert!(
+        x.xdotool(&[&window[..], &resize[..]].concat()),
+        "the kiosk window appeared"
+    );
     // Score 6 at 800×480 (see docs/screenshots/question-800x480.png).
-    assert!(xdotool(&display, &["mousemove", "618", "342", "click", "1"]));
+    assert!(x.xdotool(&["mousemove", "618", "342", "click", "1"]));
     let stored = loop {
         let line = log
             .recv_timeout(Duration::from_secs(20))

@@ -2,6 +2,8 @@
 //! renderer, and a kiosk on a fresh database.
 #![allow(dead_code)]
 
+pub mod xvfb;
+
 use std::path::Path;
 use std::time::Duration;
 
