@@ -106,44 +106,34 @@ impl KioskUi {
 impl Inner {
     fn bind(self: &Rc<Self>) {
         let adapter = self.window.global::<KioskAdapter>();
+        adapter.on_tap(self.step(|k, score: i32| match u8::try_from(score) {
+            Ok(score) => k.tap(score, crate::clock::now()),
+            Err(_) => vec![],
+        }));
+        adapter.on_reason(self.step(|k, id: SharedString| k.reason(&id)));
+        let skip = self.step(|k, ()| k.skip());
+        adapter.on_skip(move || skip(()));
+        adapter.on_choose_language(self.step(|k, lang: SharedString| k.choose_language(&lang)));
         let weak = Rc::downgrade(self);
-        let with = move |f: &dyn Fn(&Rc<Inner>)| {
+        adapter.on_store_replied(move || {
             if let Some(inner) = weak.upgrade() {
-                f(&inner);
+                inner.drain_replies();
             }
-        };
-        let w = with.clone();
-        adapter.on_tap(move |score| {
-            w(&|i| {
-                let Ok(score) = u8::try_from(score) else {
-                    return;
-                };
-                let fx = i.kiosk.borrow_mut().tap(score, crate::clock::now());
-                i.apply(fx);
-            })
         });
-        let w = with.clone();
-        adapter.on_reason(move |id| {
-            w(&|i| {
-                let fx = i.kiosk.borrow_mut().reason(&id);
-                i.apply(fx);
-            })
-        });
-        let w = with.clone();
-        adapter.on_skip(move || {
-            w(&|i| {
-                let fx = i.kiosk.borrow_mut().skip();
-                i.apply(fx);
-            })
-        });
-        let w = with.clone();
-        adapter.on_choose_language(move |lang| {
-            w(&|i| {
-                let fx = i.kiosk.borrow_mut().choose_language(&lang);
-                i.apply(fx);
-            })
-        });
-        adapter.on_store_replied(move || with(&|i| i.drain_replies()));
+    }
+
+    /// A UI callback that runs one step of the flow and carries out its effects.
+    fn step<A>(
+        self: &Rc<Self>,
+        step: impl Fn(&mut Kiosk, A) -> Vec<Effect> + 'static,
+    ) -> impl Fn(A) + 'static {
+        let weak = Rc::downgrade(self);
+        move |arg| {
+            if let Some(inner) = weak.upgrade() {
+                let fx = step(&mut inner.kiosk.borrow_mut(), arg);
+                inner.apply(fx);
+            }
+        }
     }
 
     fn drain_replies(self: &Rc<Self>) {
