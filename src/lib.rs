@@ -8,6 +8,8 @@
 //! - [`store`]: the only code that touches SQLite; its own writer thread.
 //! - [`kiosk`]: the screen flow as a pure state machine (taps in, effects out).
 //! - `ui` (feature `ui`): the only code that touches generated Slint types.
+//! - [`sync`]: the upload retry policy (the uploader follows with the collector).
+//! - [`wire`]: the only types that cross HTTP (protocol v1).
 //! - [`demo`]: the built-in demo config.
 
 pub mod clock;
@@ -16,5 +18,7 @@ pub mod demo;
 pub mod kiosk;
 pub mod store;
 pub mod survey;
+pub mod sync;
 #[cfg(feature = "ui")]
 pub mod ui;
+pub mod wire;
