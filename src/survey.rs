@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The languages whose screen texts (thank-you, follow-up title, scale anchors) ship with the
 /// terminal. A survey may only use these; its own question text comes from the config.
@@ -10,7 +10,7 @@ pub const SHIPPED_LANGUAGES: &[&str] = &["en", "nl"];
 
 /// An answer scale. Every stored answer records its scale and the scale's direction, so
 /// that a score can never be read the wrong way round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {
     /// CES 2.0: "<Company> made it easy for me to <task>", 1 strongly disagree … 7 strongly agree.
@@ -24,7 +24,8 @@ pub enum Scale {
 }
 
 /// Which end of a scale means "easy".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Direction {
     HigherIsEasier,
 }

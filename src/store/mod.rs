@@ -3,6 +3,7 @@
 //! per-device sequence number, and reading them back.
 
 mod schema;
+mod sync_state;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use crate::config::Device;
 use crate::survey::Answer;
 
 pub use schema::migrations;
+pub use sync_state::SyncCounts;
 pub use writer::{Reply, Request, StoreWriter};
 
 /// An open, durable answer store.

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = "
@@ -49,6 +49,12 @@ CREATE TABLE probe (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     at_ms INTEGER NOT NULL
 ) STRICT;
+";
+
+/// Sync bookkeeping: when the collector confirmed an answer, or why it rejected it.
+const V2: &str = "
+ALTER TABLE answers ADD COLUMN synced_at_ms INTEGER;
+ALTER TABLE answers ADD COLUMN reject_reason TEXT;
 ";
 
 #[cfg(test)]

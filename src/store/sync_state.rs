@@ -1,0 +1,118 @@
+//! The store's side of the upload: which answers wait, and what the collector said of them.
+//! An answer leaves the pending state only on the collector's word (stored, or rejected).
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::wire::{AnswerResult, AnswerStatus, WireAnswer};
+
+/// How the upload stands, for the sync indicator and status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    /// Answers not yet confirmed by the collector.
+    pub pending: u64,
+    /// Answers the collector rejected (dead letters, never sent again).
+    pub rejected: u64,
+    /// Device time of the oldest pending answer, Unix milliseconds.
+    pub oldest_pending_ms: Option<i64>,
+}
+
+impl Store {
+    /// Up to `limit` answers waiting for upload, oldest first. Answers whose follow-up
+    /// question is still on screen wait until it is closed.
+    pub fn pending(&self, limit: usize) -> Result<Vec<WireAnswer>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, seq, boot_id, device_time, device_time_ms, clock_trusted, question_id,
+                question_version, language, scale, direction, score, low, reason, suppressed,
+                input
+             FROM answers WHERE sync_state = 'pending' AND follow_up_open = 0
+             ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            let text = |i: usize| r.get::<_, String>(i);
+            Ok(WireAnswer {
+                id: from_text(0, text(0)?)?,
+                seq: r.get(1)?,
+                boot_id: text(2)?,
+                device_time: text(3)?,
+                device_time_ms: r.get(4)?,
+                clock_trusted: r.get(5)?,
+                question_id: text(6)?,
+                question_version: r.get(7)?,
+                language: text(8)?,
+                scale: from_text(9, text(9)?)?,
+                direction: from_text(10, text(10)?)?,
+                score: r.get(11)?,
+                low: r.get(12)?,
+                reason: r.get(13)?,
+                suppressed: r.get(14)?,
+                input: text(15)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records the collector's results in one transaction: stored answers become synced,
+    /// rejected ones dead letters with the reason. Ids the store does not hold are ignored.
+    pub fn apply_results(&mut self, results: &[AnswerResult]) -> Result<(), StoreError> {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let tx = self.conn.transaction()?;
+        {
+            let mut synced = tx.prepare_cached(
+                "UPDATE answers SET sync_state = 'synced', synced_at_ms = ?2
+                 WHERE id = ?1 AND sync_state = 'pending'",
+            )?;
+            let mut rejected = tx.prepare_cached(
+                "UPDATE answers SET sync_state = 'rejected', reject_reason = ?2
+                 WHERE id = ?1 AND sync_state = 'pending'",
+            )?;
+            for r in results {
+                let id = r.id.to_string();
+                match r.status {
+                    AnswerStatus::Accepted | AnswerStatus::Duplicate => {
+                        synced.execute(params![id, now])?;
+                    }
+                    AnswerStatus::Rejected => {
+                        let reason = r.reason.as_deref().unwrap_or("rejected by the collector");
+                        rejected.execute(params![id, reason])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many answers wait and how many were rejected.
+    pub fn sync_counts(&self) -> Result<SyncCounts, StoreError> {
+        let count = |state: &str| -> Result<u64, StoreError> {
+            let n: i64 = self.conn.query_row(
+                "SELECT count(*) FROM answers WHERE sync_state = ?1",
+                [state],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        let oldest_pending_ms = self
+            .conn
+            .query_row(
+                "SELECT device_time_ms FROM answers WHERE sync_state = 'pending'
+                 ORDER BY seq LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(SyncCounts {
+            pending: count("pending")?,
+            rejected: count("rejected")?,
+            oldest_pending_ms,
+        })
+    }
+}
+
+/// Reads a text column into a serde type with a string form (UUID, scale, direction).
+fn from_text<T: serde::de::DeserializeOwned>(column: usize, v: String) -> rusqlite::Result<T> {
+    serde_json::from_value(serde_json::Value::String(v)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
