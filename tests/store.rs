@@ -206,7 +206,10 @@ fn answers_leave_pending_only_on_the_collectors_word() {
     use ces_kiosk::wire::{AnswerResult, AnswerStatus};
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("a.db"), &device()).unwrap();
-    let ids: Vec<_> = [6, 5, 4, 7].iter().map(|&s| store.record(&answer(s)).unwrap().id).collect();
+    let ids: Vec<_> = [6, 5, 4, 7]
+        .iter()
+        .map(|&s| store.record(&answer(s)).unwrap().id)
+        .collect();
     // A low score whose follow-up is still on screen waits for its reason.
     let low = answer(1);
     assert!(low.follow_up_open);
@@ -216,7 +219,11 @@ fn answers_leave_pending_only_on_the_collectors_word() {
     let got: Vec<_> = batch.iter().map(|a| (a.id, a.seq, a.score)).collect();
     assert_eq!(got, [(ids[0], 1, 6), (ids[1], 2, 5), (ids[2], 3, 4)]);
     assert_eq!(batch[0].scale, ces_kiosk::survey::Scale::Ces7);
-    assert_eq!(store.pending(100).unwrap().len(), 4, "the open follow-up is held back");
+    assert_eq!(
+        store.pending(100).unwrap().len(),
+        4,
+        "the open follow-up is held back"
+    );
 
     let result = |id, status, reason: Option<&str>| AnswerResult {
         id,
@@ -227,12 +234,20 @@ fn answers_leave_pending_only_on_the_collectors_word() {
         .apply_results(&[
             result(ids[0], AnswerStatus::Accepted, None),
             result(ids[1], AnswerStatus::Duplicate, None),
-            result(ids[2], AnswerStatus::Rejected, Some("question version unknown")),
+            result(
+                ids[2],
+                AnswerStatus::Rejected,
+                Some("question version unknown"),
+            ),
             result(uuid::Uuid::now_v7(), AnswerStatus::Accepted, None),
         ])
         .unwrap();
     let pending: Vec<_> = store.pending(100).unwrap().iter().map(|a| a.id).collect();
-    assert_eq!(pending, [ids[3]], "synced and rejected answers are not sent again");
+    assert_eq!(
+        pending,
+        [ids[3]],
+        "synced and rejected answers are not sent again"
+    );
     let counts = store.sync_counts().unwrap();
     assert_eq!((counts.pending, counts.rejected), (2, 1));
     assert!(counts.oldest_pending_ms.is_some());

@@ -157,18 +157,10 @@ impl Inner {
                     }
                 }
                 Effect::StartTimer(kind, after) => {
-                    let weak = Rc::downgrade(self);
+                    let expired = self.step(move |k, ()| k.timer(kind));
                     let mut timers = self.timers.borrow_mut();
-                    timers.entry(kind).or_default().start(
-                        TimerMode::SingleShot,
-                        after,
-                        move || {
-                            if let Some(inner) = weak.upgrade() {
-                                let fx = inner.kiosk.borrow_mut().timer(kind);
-                                inner.apply(fx);
-                            }
-                        },
-                    );
+                    let timer = timers.entry(kind).or_default();
+                    timer.start(TimerMode::SingleShot, after, move || expired(()));
                 }
                 Effect::StopTimer(kind) => {
                     if let Some(t) = self.timers.borrow().get(&kind) {
