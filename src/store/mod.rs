@@ -79,6 +79,8 @@ pub enum StoreError {
     DiskFull(rusqlite::Error),
     #[error("the database write failed (check the disk): {0}")]
     Write(rusqlite::Error),
+    #[error("the answer store thread has stopped")]
+    Stopped,
 }
 
 impl From<rusqlite::Error> for StoreError {

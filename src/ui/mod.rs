@@ -15,7 +15,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
-use crate::store::{Reply, StoreWriter};
+use crate::store::{Reply, StoreError, StoreWriter};
 use crate::survey::{Scale, Survey};
 
 mod generated {
@@ -153,7 +153,10 @@ impl Inner {
             match effect {
                 Effect::Store(request) => {
                     if !self.writer.send(request) {
-                        tracing::error!("the answer store thread has stopped; answer not taken");
+                        tracing::error!("the answer store thread has stopped; out of service");
+                        let fx = (self.kiosk.borrow_mut())
+                            .store_replied(&Reply::Probed(Err(StoreError::Stopped)));
+                        self.apply(fx);
                     }
                 }
                 Effect::StartTimer(kind, after) => {
