@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::LazyLock;
 
 use ces_kiosk::config::Device;
 use ces_kiosk::store::{SYNCHRONOUS_FULL, Store};
-use ces_kiosk::survey::{Answer, InputSource};
+use ces_kiosk::survey::{Answer, InputSource, Survey};
 
 fn device() -> Device {
     Device {
@@ -18,10 +19,13 @@ fn device() -> Device {
     }
 }
 
+/// The demo survey, parsed once (the crash writer records in a tight loop).
+static SURVEY: LazyLock<Survey> =
+    LazyLock::new(|| ces_kiosk::demo::config(Path::new(".")).unwrap().survey);
+
 fn answer(score: u8) -> Answer {
-    let survey = ces_kiosk::demo::config(Path::new(".")).unwrap().survey;
     Answer::new(
-        &survey,
+        &SURVEY,
         "en",
         score,
         false,
