@@ -1,8 +1,18 @@
-//! The built-in demo: a complete config for trying the terminal without writing one.
+//! The built-in demo: a complete config for trying the terminal without writing one, and a
+//! collector of its own on loopback that the demo terminal syncs to.
 
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::config::{Config, ConfigError};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::collector::storage::{NewDevice, SqliteStorage, Storage, StorageError};
+use crate::collector::{Collector, Settings};
+use crate::config::{Config, ConfigError, Device, Upstream};
+use crate::credential::{Credential, Kind};
 
 /// The demo config, also shipped as `deploy/examples/demo.toml`.
 pub const DEMO_TOML: &str = include_str!("../deploy/examples/demo.toml");
@@ -10,6 +20,97 @@ pub const DEMO_TOML: &str = include_str!("../deploy/examples/demo.toml");
 /// The demo config with its database inside `data_dir`.
 pub fn config(data_dir: &Path) -> Result<Config, ConfigError> {
     Config::parse(DEMO_TOML, Path::new("<built-in demo config>"), data_dir)
+}
+
+/// The demo's own collector, running on loopback.
+pub struct DemoCollector {
+    /// Where the demo terminal syncs to, with its credential.
+    pub upstream: Upstream,
+    pub address: SocketAddr,
+    /// A token for reading the demo's export and report.
+    pub admin_token: Credential,
+}
+
+/// Starts a collector on 127.0.0.1 with its database in `data_dir` (`collector.db`), and
+/// enrols `device` in it. The credentials are kept in `data_dir` (mode 600), so the demo
+/// keeps its data across runs. Returns the collector and the future that serves it.
+pub async fn collector(
+    data_dir: &Path,
+    device: &Device,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(DemoCollector, impl Future<Output = ()> + Send + use<>)> {
+    let storage = Arc::new(SqliteStorage::open(&data_dir.join("collector.db"))?);
+    let now = jiff::Timestamp::now().as_millisecond();
+
+    let credential = secret(&data_dir.join("demo-device-credential"), Kind::Device)?;
+    if storage
+        .device_by_credential(&credential.hash())
+        .await?
+        .is_none()
+    {
+        let mut new = NewDevice {
+            id: device.id.clone(),
+            site: device.site.clone(),
+            touchpoint: device.touchpoint.clone(),
+            credential_hash: credential.hash(),
+            created_at_ms: now,
+        };
+        if let Err(StorageError::Conflict(_)) = storage.add_device(new.clone()).await {
+            new.id = format!("{}-{}", device.id, &credential.hash()[..6]);
+            storage.add_device(new).await?;
+        }
+    }
+    let admin_token = secret(&data_dir.join("demo-admin-token"), Kind::Admin)?;
+    if storage.admin_token(&admin_token.hash()).await?.is_none() {
+        let name = format!("demo-{}", &admin_token.hash()[..6]);
+        storage
+            .add_admin_token(&name, &admin_token.hash(), now)
+            .await?;
+    }
+
+    let settings = Settings::new(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        data_dir.join("collector.db"),
+    );
+    let collector = Collector::bind(settings, storage)
+        .await
+        .context("cannot start the demo collector on 127.0.0.1")?;
+    let address = collector.local_addr();
+    let url = reqwest::Url::parse(&format!("http://{address}/")).expect("a loopback URL parses");
+    let mut upstream = Upstream::new(url, credential);
+    upstream.upload_delay = std::time::Duration::from_secs(1);
+    let serve = async move {
+        if let Err(e) = collector.run_until_stopped(shutdown).await {
+            tracing::error!("the demo collector failed: {e}");
+        }
+    };
+    Ok((
+        DemoCollector {
+            upstream,
+            address,
+            admin_token,
+        },
+        serve,
+    ))
+}
+
+/// Reads a credential kept in `path`, or makes one and keeps it there (mode 600).
+fn secret(path: &Path, kind: Kind) -> anyhow::Result<Credential> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Credential::parse(&text, kind).with_context(|| format!("{}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let c = Credential::generate(kind);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            std::io::Write::write_all(&mut file, c.expose().as_bytes())?;
+            Ok(c)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 #[cfg(test)]
@@ -22,5 +123,6 @@ mod tests {
             !c.survey.follow_up.is_empty(),
             "the demo shows the follow-up question"
         );
+        assert!(c.upstream.is_none(), "the demo syncs to its own collector");
     }
 }

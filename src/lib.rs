@@ -8,14 +8,20 @@
 //! - [`store`]: the only code that touches SQLite; its own writer thread.
 //! - [`kiosk`]: the screen flow as a pure state machine (taps in, effects out).
 //! - `ui` (feature `ui`): the only code that touches generated Slint types.
-//! - [`sync`]: the upload retry policy (the uploader follows with the collector).
+//! - [`credential`]: device credentials and admin tokens; only their hashes are stored.
+//! - [`sync`]: the uploader task: batches, retry policy, heartbeats, status.
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
-//! - [`demo`]: the built-in demo config.
+//! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
+//! - [`demo`]: the built-in demo config and the demo's own collector.
+//! - [`logging`]: the log set-up both binaries share.
 
 pub mod clock;
+pub mod collector;
 pub mod config;
+pub mod credential;
 pub mod demo;
 pub mod kiosk;
+pub mod logging;
 pub mod store;
 pub mod survey;
 pub mod sync;

@@ -1,12 +1,13 @@
 //! The `ces-kiosk` binary: parses the command line, sets up logging, loads the config, runs
-//! the terminal, and maps failures to exit codes (0 ok, 1 failure, 2 bad config or usage).
+//! the terminal (window, store thread, and the uploader on its own thread), and maps failures
+//! to exit codes (0 ok, 1 failure, 2 bad config or usage).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use ces_kiosk::config::Config;
+use ces_kiosk::sync::SyncThread;
 use ces_kiosk::ui::KioskUi;
 use clap::{Parser, Subcommand};
 
@@ -31,7 +32,8 @@ enum Command {
         #[arg(long)]
         windowed: bool,
     },
-    /// Start the demo terminal in a window, with its data in a local folder.
+    /// Start the demo terminal in a window, syncing to a collector of its own on this
+    /// machine, with all its data in a local folder.
     Demo {
         /// Where the demo keeps its database.
         #[arg(long, value_name = "DIR", default_value = "ces-kiosk-demo-data")]
@@ -47,16 +49,10 @@ enum Command {
 const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    ces_kiosk::logging::init();
 
     let cli = Cli::parse();
-    let (config, fullscreen) = match cli.command {
+    let (config, fullscreen, demo) = match cli.command {
         Command::CheckConfig { file } => {
             return match Config::load(&file) {
                 Ok(c) => {
@@ -71,21 +67,21 @@ fn main() -> ExitCode {
             };
         }
         Command::Run { config, windowed } => match Config::load(&config) {
-            Ok(c) => (c, !windowed),
+            Ok(c) => (c, !windowed, None),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_BAD_CONFIG);
             }
         },
         Command::Demo { data } => match ces_kiosk::demo::config(&data) {
-            Ok(c) => (c, false),
+            Ok(c) => (c, false, Some(data)),
             Err(e) => {
                 eprintln!("error: the built-in demo config is invalid: {e}");
                 return ExitCode::FAILURE;
             }
         },
     };
-    match run(&config, fullscreen) {
+    match run(config, fullscreen, demo) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -94,7 +90,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: &Config, fullscreen: bool) -> anyhow::Result<()> {
+fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::Result<()> {
     tracing::info!(
         device = config.device.id,
         site = config.device.site,
@@ -102,13 +98,41 @@ fn run(config: &Config, fullscreen: bool) -> anyhow::Result<()> {
         db = %config.storage.path.display(),
         "starting terminal"
     );
-    let ui =
-        KioskUi::new(config).context("cannot create the kiosk window (is a display there?)")?;
+    let background = match (&config.upstream, &demo) {
+        (None, None) => None,
+        _ => Some(SyncThread::start().context("cannot start the sync thread")?),
+    };
+    if let (Some(data), Some(thread)) = (&demo, &background) {
+        let (data, device, stop) = (data.clone(), config.device.clone(), thread.shutdown());
+        let (collector, serve) = thread
+            .run(async move { ces_kiosk::demo::collector(&data, &device, stop).await })
+            .context("cannot start the demo collector")?;
+        thread.spawn(serve);
+        let url = format!("http://{}", collector.address);
+        let token = collector.admin_token.expose();
+        println!("The demo terminal syncs to its own collector at {url}. Read what it holds:");
+        println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/report");
+        println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/export");
+        config.upstream = Some(collector.upstream);
+    }
+    let sync = match (&config.upstream, &background) {
+        (Some(up), Some(thread)) => {
+            Some(ces_kiosk::sync::start(thread, &config, up).context("cannot start the uploader")?)
+        }
+        _ => None,
+    };
+    let ui = KioskUi::with_sync(&config, sync.clone())
+        .context("cannot create the kiosk window (is a display there?)")?;
+    if let (Some(sync), Some(thread)) = (&sync, &background) {
+        thread.spawn(ui.follow_sync(sync.status()));
+    }
     if fullscreen {
         slint::ComponentHandle::window(ui.window()).set_fullscreen(true);
     }
     ui.run().context("the window's event loop failed")?;
     tracing::info!("window closed; stopping");
+    drop(ui);
+    drop(background);
     Ok(())
 }
 
@@ -116,7 +140,7 @@ fn summary(c: &Config) -> String {
     let s = &c.survey;
     format!(
         "device {} at site {}, touchpoint {}\nquestion {} v{} on the {} scale, languages {}, \
-         low scores {:?}, {} follow-up reasons\ndatabase {}",
+         low scores {:?}, {} follow-up reasons\ndatabase {}\n{}",
         c.device.id,
         c.device.site,
         c.device.touchpoint,
@@ -127,5 +151,12 @@ fn summary(c: &Config) -> String {
         s.low_scores,
         s.follow_up.len(),
         c.storage.path.display(),
+        match &c.upstream {
+            Some(up) => format!(
+                "syncs to {} in batches of up to {}",
+                up.url, up.batch_max_answers
+            ),
+            None => "does not sync (no [upstream] section)".to_owned(),
+        },
     )
 }

@@ -8,6 +8,16 @@ use serde::{Deserialize, Serialize};
 /// terminal. A survey may only use these; its own question text comes from the config.
 pub const SHIPPED_LANGUAGES: &[&str] = &["en", "nl"];
 
+/// Whether `s` may name a device, site, touchpoint or question: it travels with every answer,
+/// so it is short and printable: 1 to 64 letters, digits, '-', '_' or '.'.
+pub fn is_name(s: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    !s.is_empty() && s.len() <= 64 && s.chars().all(ok)
+}
+
+/// What a name must be, for error messages.
+pub const NAME_RULE: &str = "1 to 64 characters of letters, digits, '-', '_' or '.'";
+
 /// An answer scale. Every stored answer records its scale and the scale's direction, so
 /// that a score can never be read the wrong way round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +49,13 @@ impl Direction {
 }
 
 impl Scale {
+    pub const ALL: [Scale; 4] = [Scale::Ces7, Scale::Ces5, Scale::Smiley3, Scale::Smiley5];
+
+    /// The scale named `name` as in config files and on the wire (`ces7`, …).
+    pub fn from_name(name: &str) -> Option<Scale> {
+        Scale::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Scale::Ces7 => "ces7",
@@ -83,6 +100,46 @@ impl Scale {
             Scale::Ces5 | Scale::Smiley5 => [1, 2].into(),
             Scale::Smiley3 => [1].into(),
         }
+    }
+
+    /// The scores reported as "easy": 5–7 on the 7-point scale (CES 2.0 reporting), the top
+    /// two on five-point scales, the happy face on three. Fixed per scale, not per terminal,
+    /// so that "% easy" means the same everywhere.
+    pub fn easy_scores(self) -> std::ops::RangeInclusive<u8> {
+        match self {
+            Scale::Ces7 => 5..=7,
+            Scale::Ces5 | Scale::Smiley5 => 4..=5,
+            Scale::Smiley3 => 3..=3,
+        }
+    }
+
+    /// The scores reported as "difficult": 1–3 on the 7-point scale, the bottom two on
+    /// five-point scales, the unhappy face on three.
+    pub fn difficult_scores(self) -> std::ops::RangeInclusive<u8> {
+        match self {
+            Scale::Ces7 => 1..=3,
+            Scale::Ces5 | Scale::Smiley5 => 1..=2,
+            Scale::Smiley3 => 1..=1,
+        }
+    }
+
+    /// How the reported figures are computed on this scale, to print next to them.
+    pub fn formula(self) -> String {
+        let range = |r: std::ops::RangeInclusive<u8>| {
+            if r.start() == r.end() {
+                format!("score {}", r.start())
+            } else {
+                format!("scores {}-{}", r.start(), r.end())
+            }
+        };
+        format!(
+            "{}: mean of scores 1-{} (higher is easier); % easy = share of {}; \
+             % difficult = share of {}; suppressed taps are not counted",
+            self.as_str(),
+            self.max(),
+            range(self.easy_scores()),
+            range(self.difficult_scores()),
+        )
     }
 
     /// How much a face smiles for a score, from -1 (deep frown) to 1 (broad smile).
@@ -212,6 +269,27 @@ mod tests {
         assert!(Scale::Ces5.contains(5) && !Scale::Ces5.contains(6) && !Scale::Ces5.contains(0));
         assert_eq!(Scale::Ces7.default_low_scores(), [1, 2, 3].into());
         assert!(Scale::Smiley5.uses_faces() && !Scale::Ces7.uses_faces());
+        for scale in Scale::ALL {
+            assert_eq!(Scale::from_name(scale.as_str()), Some(scale));
+        }
+        assert_eq!(Scale::from_name("ces10"), None);
+    }
+
+    #[test]
+    fn easy_and_difficult_follow_ces_reporting() {
+        assert_eq!(Scale::Ces7.easy_scores(), 5..=7);
+        assert_eq!(Scale::Ces7.difficult_scores(), 1..=3);
+        assert_eq!(Scale::Smiley3.easy_scores(), 3..=3);
+        assert_eq!(
+            Scale::Ces7.formula(),
+            "ces7: mean of scores 1-7 (higher is easier); % easy = share of scores 5-7; \
+             % difficult = share of scores 1-3; suppressed taps are not counted"
+        );
+        assert!(
+            Scale::Smiley3
+                .formula()
+                .contains("% easy = share of score 3;")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use ces_kiosk::config::{Config, ConfigError};
+use ces_kiosk::credential::{Credential, Kind};
 use ces_kiosk::demo::DEMO_TOML;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -129,10 +130,96 @@ fn timings_outside_their_range_are_refused() {
 
 #[test]
 fn keys_in_reserved_sections_are_refused() {
-    let msg = refused(&format!(
-        "{DEMO_TOML}\n[upstream]\nurl = \"https://example.org\"\n"
-    ));
-    assert!(msg.contains("url"), "{msg}");
+    let msg = refused(&format!("{DEMO_TOML}\n[input]\nport = \"/dev/ttyUSB0\"\n"));
+    assert!(msg.contains("port"), "{msg}");
+}
+
+/// The demo config with an [upstream] section, its credential file in `dir`.
+fn with_upstream(dir: &Path, url: &str, extra: &str) -> Result<Config, ConfigError> {
+    let text = format!(
+        "{DEMO_TOML}\n[upstream]\nurl = \"{url}\"\ncredential_file = \"credential\"\n{extra}"
+    );
+    Config::parse(&text, Path::new("terminal.toml"), dir)
+}
+
+fn write_credential(dir: &Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("credential");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn an_upstream_section_is_read_with_its_credential_and_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let credential = Credential::generate(Kind::Device);
+    write_credential(dir.path(), &format!("{}\n", credential.expose()), 0o600);
+    let c = with_upstream(dir.path(), "https://ces.example.org/collector", "").unwrap();
+    let up = c.upstream.expect("upstream");
+    assert_eq!(
+        up.url.as_str(),
+        "https://ces.example.org/collector/",
+        "a base URL ends in /"
+    );
+    assert_eq!(up.credential, credential);
+    assert_eq!(up.batch_max_answers, 500);
+    assert!(
+        !format!("{up:?}").contains(credential.expose()),
+        "Debug never shows the credential"
+    );
+    let local = with_upstream(
+        dir.path(),
+        "http://127.0.0.1:8080",
+        "batch_max_answers = 50\n",
+    )
+    .unwrap()
+    .upstream
+    .unwrap();
+    assert_eq!(local.batch_max_answers, 50);
+}
+
+#[test]
+fn unsafe_or_broken_upstream_settings_are_refused_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = with_upstream(dir.path(), "https://ces.example.org", "").unwrap_err();
+    assert!(
+        e.to_string().contains("upstream.credential_file") && e.to_string().contains("cannot read"),
+        "{e}"
+    );
+    let credential = Credential::generate(Kind::Device);
+    write_credential(dir.path(), credential.expose(), 0o644);
+    let e = with_upstream(dir.path(), "https://ces.example.org", "").unwrap_err();
+    assert!(e.to_string().contains("chmod 600"), "{e}");
+    write_credential(dir.path(), "cesd_not-a-credential", 0o600);
+    let e = with_upstream(dir.path(), "https://ces.example.org", "").unwrap_err();
+    assert!(e.to_string().contains("not a device credential"), "{e}");
+    assert!(
+        !e.to_string().contains("not-a-credential"),
+        "the secret is not echoed: {e}"
+    );
+
+    write_credential(dir.path(), credential.expose(), 0o600);
+    let e = with_upstream(dir.path(), "http://ces.example.org", "").unwrap_err();
+    assert!(
+        e.to_string().contains("upstream.url") && e.to_string().contains("https://"),
+        "{e}"
+    );
+    let e = with_upstream(dir.path(), "https://user:pw@ces.example.org", "").unwrap_err();
+    assert!(e.to_string().contains("user name or password"), "{e}");
+    let e = with_upstream(
+        dir.path(),
+        "https://ces.example.org",
+        "batch_max_answers = 5000\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("upstream.batch_max_answers"), "{e}");
+    let e = with_upstream(
+        dir.path(),
+        "https://ces.example.org",
+        "heartbeat_seconds = 1\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("upstream.heartbeat_seconds"), "{e}");
 }
 
 #[test]
@@ -174,13 +261,28 @@ fn every_example_config_in_deploy_is_valid() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-            checked += 1;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".toml") {
+            continue;
         }
+        if name.starts_with("collector") {
+            ces_kiosk::collector::Settings::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            // Installed beside its credential file, as on a terminal.
+            let installed = tempfile::tempdir().unwrap();
+            let copy = installed.path().join(&name);
+            std::fs::copy(&path, &copy).unwrap();
+            write_credential(
+                installed.path(),
+                Credential::generate(Kind::Device).expose(),
+                0o600,
+            );
+            Config::load(&copy).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        checked += 1;
     }
     assert!(
-        checked >= 2,
+        checked >= 3,
         "found the example configs in {}",
         dir.display()
     );

@@ -134,7 +134,11 @@ impl Store {
                 found: sync.to_string(),
             });
         }
-        migrations().to_latest(&mut conn)?;
+        // The store thread and the uploader open the same file at start-up; on a new file
+        // both may try to create the schema, and the one that loses finds it done on retry.
+        if migrations().to_latest(&mut conn).is_err() {
+            migrations().to_latest(&mut conn)?;
+        }
         Ok(Store {
             conn,
             device: device.clone(),

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 const V1: &str = "
@@ -55,6 +55,12 @@ CREATE TABLE probe (
 const V2: &str = "
 ALTER TABLE answers ADD COLUMN synced_at_ms INTEGER;
 ALTER TABLE answers ADD COLUMN reject_reason TEXT;
+";
+
+/// Indexes for the status counts (dead letters) and for pruning synced answers.
+const V3: &str = "
+CREATE INDEX answers_rejected ON answers (seq) WHERE sync_state = 'rejected';
+CREATE INDEX answers_synced ON answers (synced_at_ms) WHERE sync_state = 'synced';
 ";
 
 #[cfg(test)]

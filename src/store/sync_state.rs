@@ -1,7 +1,7 @@
 //! The store's side of the upload: which answers wait, and what the collector said of them.
 //! An answer leaves the pending state only on the collector's word (stored, or rejected).
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, StoreError};
 use crate::wire::{AnswerResult, AnswerStatus, WireAnswer};
@@ -56,7 +56,9 @@ impl Store {
     /// rejected ones dead letters with the reason. Ids the store does not hold are ignored.
     pub fn apply_results(&mut self, results: &[AnswerResult]) -> Result<(), StoreError> {
         let now = jiff::Timestamp::now().as_millisecond();
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut synced = tx.prepare_cached(
                 "UPDATE answers SET sync_state = 'synced', synced_at_ms = ?2
@@ -83,28 +85,36 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes answers the collector confirmed before `synced_before_ms` (Unix ms). Waiting
+    /// and rejected answers are never deleted. Returns how many were deleted.
+    pub fn prune_synced(&mut self, synced_before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "DELETE FROM answers WHERE sync_state = 'synced' AND synced_at_ms < ?1",
+            [synced_before_ms],
+        )?)
+    }
+
     /// How many answers wait and how many were rejected.
     pub fn sync_counts(&self) -> Result<SyncCounts, StoreError> {
-        let count = |state: &str| -> Result<u64, StoreError> {
-            let n: i64 = self.conn.query_row(
-                "SELECT count(*) FROM answers WHERE sync_state = ?1",
-                [state],
-                |r| r.get(0),
-            )?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
+        // Literal states, so that SQLite can count in the partial indexes.
+        let (pending, rejected): (i64, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM answers WHERE sync_state = 'pending'),
+                        (SELECT count(*) FROM answers WHERE sync_state = 'rejected')",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let oldest_pending_ms = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT device_time_ms FROM answers WHERE sync_state = 'pending'
                  ORDER BY seq LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([], |r| r.get(0))
             .optional()?;
         Ok(SyncCounts {
-            pending: count("pending")?,
-            rejected: count("rejected")?,
+            pending: u64::try_from(pending).unwrap_or(0),
+            rejected: u64::try_from(rejected).unwrap_or(0),
             oldest_pending_ms,
         })
     }

@@ -1,4 +1,39 @@
-//! The uploader's building blocks. Today: the retry policy (which outcomes are retried, how
-//! long to wait). The batching loop and its HTTP client follow with the collector.
+//! The terminal's side of the sync: the uploader task and its parts.
+//!
+//! - `policy`: which outcomes are retried, backoff with full jitter, `Retry-After`.
+//! - `batch`: building a batch (count and byte caps, gzip) and reading the verdict on it.
+//! - `transport`: the HTTP client, behind a trait.
+//! - `uploader`: the task that ties them together and publishes a [`SyncStatus`].
+//! - `status`: what the uploader publishes, for the sync indicator and heartbeats.
+//! - `thread`: the async thread the uploader runs on, beside the UI thread.
 
+pub mod batch;
 pub mod policy;
+pub mod status;
+mod thread;
+pub mod transport;
+mod uploader;
+
+pub use status::{Link, SyncStatus};
+pub use thread::SyncThread;
+pub use transport::{Attempt, HttpTransport, Payload, Transport};
+pub use uploader::{Command, Settings, SyncHandle, Uploader};
+
+/// Starts the uploader for `config`'s terminal on `thread`, sending to `upstream`.
+pub fn start(
+    thread: &SyncThread,
+    config: &crate::config::Config,
+    upstream: &crate::config::Upstream,
+) -> Result<SyncHandle, reqwest::Error> {
+    let transport =
+        HttpTransport::new(upstream.url.clone(), &upstream.credential, upstream.timeout)?;
+    let (uploader, handle) = Uploader::new(
+        transport,
+        config.storage.path.clone(),
+        config.device.clone(),
+        Settings::from_upstream(upstream),
+    );
+    thread.spawn(uploader.run(thread.shutdown()));
+    tracing::info!(collector = %upstream.url, "syncing answers");
+    Ok(handle)
+}

@@ -1,6 +1,11 @@
 //! The upload retry policy, as trusted agents follow it (OTLP): retry only a failed
 //! connection, 429, 502, 503 and 504; honour `Retry-After`; back off exponentially with full
 //! jitter and a cap; never retry a request the collector refused.
+//!
+//! One deliberate difference: where OTLP drops the data of any other status, a terminal must
+//! never lose an answer. A refusal that speaks of the request (4xx) dead-letters its answers
+//! (kept on the terminal, shown in status); a failure of the collector itself (500 and the
+//! other 5xx) says nothing about the answers, so they stay queued for a much later attempt.
 
 use std::time::Duration;
 
@@ -16,9 +21,12 @@ pub enum Disposition {
     /// The credential was refused (401) or revoked (403): keep every answer, stop sending,
     /// and tell staff; sending again only helps after re-enrolment.
     Unauthorized,
-    /// The collector refused the batch as such (400, 422, 500, …): never sent again as it is;
+    /// The collector refused the batch as such (400, 422, …): never sent again as it is;
     /// its answers go to the dead-letter state with the reason.
     Refused,
+    /// The collector failed (500, 501, 505, …): the answers are not at fault. They stay
+    /// queued and the next attempt waits the longest backoff; nothing is dead-lettered.
+    ServerFault,
 }
 
 /// Classifies an HTTP status of an upload response.
@@ -28,6 +36,7 @@ pub fn classify(status: u16) -> Disposition {
         429 | 502 | 503 | 504 => Disposition::Retry,
         413 => Disposition::Split,
         401 | 403 => Disposition::Unauthorized,
+        500..=599 => Disposition::ServerFault,
         _ => Disposition::Refused,
     }
 }
@@ -99,8 +108,15 @@ mod tests {
         assert_eq!(classify(413), Disposition::Split);
         assert_eq!(classify(401), Disposition::Unauthorized);
         assert_eq!(classify(403), Disposition::Unauthorized);
-        for s in [400, 404, 409, 422, 500, 501, 505] {
+        for s in [400, 404, 409, 415, 422, 301, 100] {
             assert_eq!(classify(s), Disposition::Refused, "{s} is never retried");
+        }
+        for s in [500, 501, 505, 599] {
+            assert_eq!(
+                classify(s),
+                Disposition::ServerFault,
+                "{s} keeps the answers"
+            );
         }
     }
 

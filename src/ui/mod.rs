@@ -1,7 +1,8 @@
 //! The only code that touches generated Slint types: it feeds taps, timers and store replies
 //! into the [`Kiosk`] flow, carries out the effects it returns, and mirrors its state into
 //! the `KioskAdapter` global. Disk work happens on the store thread; its replies come back
-//! through the event loop, so the UI thread never waits for the disk.
+//! through the event loop, so the UI thread never waits for the disk. The uploader's status
+//! arrives the same way, for the sync indicator.
 
 mod palette;
 
@@ -17,13 +18,14 @@ use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
 use crate::store::{Reply, StoreError, StoreWriter};
 use crate::survey::{Scale, Survey};
+use crate::sync::{Link, SyncHandle, SyncStatus};
 
 mod generated {
     slint::include_modules!();
 }
 
 pub use generated::MainWindow;
-use generated::{KioskAdapter, LanguageItem, ReasonItem, ScaleKind, ScoreItem};
+use generated::{KioskAdapter, LanguageItem, ReasonItem, ScaleKind, ScoreItem, SyncState};
 
 /// A running kiosk screen: window, flow and store thread.
 pub struct KioskUi {
@@ -43,6 +45,14 @@ struct Inner {
 impl KioskUi {
     /// Creates the window and starts the store thread for `config`.
     pub fn new(config: &Config) -> Result<KioskUi, slint::PlatformError> {
+        KioskUi::with_sync(config, None)
+    }
+
+    /// Like [`KioskUi::new`], and tells the uploader behind `sync` of every stored answer.
+    pub fn with_sync(
+        config: &Config,
+        sync: Option<SyncHandle>,
+    ) -> Result<KioskUi, slint::PlatformError> {
         let window = MainWindow::new()?;
         let (tx, replies) = mpsc::channel();
         let wake = window.as_weak();
@@ -50,6 +60,13 @@ impl KioskUi {
             config.storage.path.clone(),
             config.device.clone(),
             move |reply| {
+                // A stored answer (or a closed follow-up) is worth uploading soon.
+                if let Some(sync) = &sync
+                    && reply.error().is_none()
+                    && !matches!(reply, Reply::Probed(_))
+                {
+                    sync.nudge();
+                }
                 if tx.send(reply).is_ok() {
                     // Without a running event loop (headless tests) this fails and the
                     // replies wait for `wait_for_store`.
@@ -87,6 +104,24 @@ impl KioskUi {
     /// Shows the window and runs the event loop until the window closes.
     pub fn run(&self) -> Result<(), slint::PlatformError> {
         self.inner.window.run()
+    }
+
+    /// A task that shows the uploader's status in the window whenever it changes; run it on
+    /// the sync thread. It ends when the uploader or the window is gone.
+    pub fn follow_sync(
+        &self,
+        mut status: tokio::sync::watch::Receiver<SyncStatus>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let window = self.inner.window.as_weak();
+        async move {
+            loop {
+                let now = status.borrow_and_update().clone();
+                let shown = window.upgrade_in_event_loop(move |w| show_sync(&w, &now));
+                if shown.is_err() || status.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
     }
 
     /// For drivers without an event loop (headless tests): waits up to `timeout` for the
@@ -257,6 +292,20 @@ impl Inner {
             .collect();
         adapter.set_scores(model(items));
     }
+}
+
+/// Mirrors the uploader's status into the sync indicator.
+pub fn show_sync(window: &MainWindow, status: &SyncStatus) {
+    let adapter = window.global::<KioskAdapter>();
+    adapter.set_sync_state(match (status.link, status.pending) {
+        (Link::Unauthorized, _) => SyncState::Refused,
+        (Link::Offline, _) => SyncState::Offline,
+        (_, 0) => SyncState::Synced,
+        (_, _) => SyncState::Waiting,
+    });
+    let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    adapter.set_sync_waiting(count(status.pending));
+    adapter.set_sync_rejected(count(status.dead_letters));
 }
 
 fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {

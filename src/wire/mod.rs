@@ -1,10 +1,17 @@
-//! The only types that cross HTTP between a terminal and the collector: protocol v1
-//! (`docs/protocol.md`). Incoming bodies refuse unknown fields, so a typo is an error, not a
-//! silently dropped value.
+//! The only types that cross HTTP: protocol v1 (`docs/protocol.md`), shared by the terminal
+//! and the collector. Bodies a collector receives refuse unknown fields, so a typo is an
+//! error, not a silently dropped value. Here: uploads; `fleet`: heartbeats and the device
+//! list; `read`: what central teams read (export rows, the CES report).
+
+mod fleet;
+mod read;
 
 use serde::{Deserialize, Serialize};
 
 use crate::survey::{Direction, Scale};
+
+pub use fleet::{DeviceStatus, Heartbeat, HeartbeatResponse};
+pub use read::{ExportRow, Report, ReportGroup};
 
 /// `POST /v1/answers`: a batch of answers from one device. The device is known from the
 /// credential, never from the body.
@@ -72,6 +79,34 @@ impl AnswerStatus {
     pub fn is_stored(self) -> bool {
         matches!(self, AnswerStatus::Accepted | AnswerStatus::Duplicate)
     }
+}
+
+/// The body of every 4xx and 5xx response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What was wrong, for the log and the status screen.
+    pub error: String,
+    /// With a 422 for a batch: the answers that were invalid, by position in the batch.
+    /// Nothing of the batch was stored; the others may be sent again without these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<InvalidAnswer>,
+}
+
+impl ErrorBody {
+    pub fn new(error: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: error.into(),
+            invalid: vec![],
+        }
+    }
+}
+
+/// One invalid answer of a refused batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvalidAnswer {
+    /// Its position in `answers`, from 0.
+    pub index: usize,
+    pub reason: String,
 }
 
 #[cfg(test)]

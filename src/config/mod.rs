@@ -1,5 +1,8 @@
 //! The terminal's one config file: TOML parsed into raw types, then checked once into a
-//! validated [`Config`]. Every refusal names the file, the line and the key.
+//! validated [`Config`]. Every refusal names the file, the line and the key. The
+//! `[upstream]` section (where and how to sync) is checked in `upstream`.
+
+mod upstream;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -11,6 +14,8 @@ use toml::Spanned;
 
 use crate::survey::{Reason, SHIPPED_LANGUAGES, Scale, Survey};
 
+pub use upstream::Upstream;
+
 /// A config the terminal can run with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -18,6 +23,8 @@ pub struct Config {
     pub survey: Survey,
     pub kiosk: Timings,
     pub storage: Storage,
+    /// Where answers are synced to; `None` for a terminal that only stores them.
+    pub upstream: Option<Upstream>,
 }
 
 /// Who this terminal is and where it stands; captured with every answer.
@@ -127,9 +134,7 @@ struct RawConfig {
     #[serde(default)]
     kiosk: RawKiosk,
     storage: Option<RawStorage>,
-    /// Reserved for the sync to the central service.
-    #[allow(dead_code)]
-    upstream: Option<Reserved>,
+    upstream: Option<upstream::RawUpstream>,
     /// Reserved for button boxes and other inputs.
     #[allow(dead_code)]
     input: Option<Reserved>,
@@ -222,23 +227,24 @@ impl Checker<'_> {
                 path: base.join(s.path.get_ref()),
             },
         };
+        let upstream = raw.upstream.map(|u| self.upstream(u, base)).transpose()?;
         Ok(Config {
             device,
             survey,
             kiosk,
             storage,
+            upstream,
         })
     }
 
     /// An identifier that travels with every answer: short, printable, no spaces.
     fn name(&self, value: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
         let v = value.get_ref();
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        if v.is_empty() || v.len() > 64 || !v.chars().all(ok_char) {
+        if !crate::survey::is_name(v) {
             return Err(self.err(
                 value.span(),
                 key,
-                format!("{v:?} must be 1 to 64 characters of letters, digits, '-', '_' or '.'"),
+                format!("{v:?} must be {}", crate::survey::NAME_RULE),
             ));
         }
         Ok(v.clone())
@@ -394,18 +400,26 @@ impl Checker<'_> {
         let d = Timings::default();
         Ok(Timings {
             thank_you: self
-                .seconds(raw.thank_you_seconds, "thank_you_seconds", 1.0..=60.0)?
+                .seconds(raw.thank_you_seconds, "kiosk.thank_you_seconds", 1.0..=60.0)?
                 .unwrap_or(d.thank_you),
             follow_up: self
-                .seconds(raw.follow_up_seconds, "follow_up_seconds", 3.0..=120.0)?
+                .seconds(
+                    raw.follow_up_seconds,
+                    "kiosk.follow_up_seconds",
+                    3.0..=120.0,
+                )?
                 .unwrap_or(d.follow_up),
             idle_reset: self
-                .seconds(raw.idle_reset_seconds, "idle_reset_seconds", 5.0..=600.0)?
+                .seconds(
+                    raw.idle_reset_seconds,
+                    "kiosk.idle_reset_seconds",
+                    5.0..=600.0,
+                )?
                 .unwrap_or(d.idle_reset),
             misuse_cooldown: self
                 .seconds(
                     raw.misuse_cooldown_seconds,
-                    "misuse_cooldown_seconds",
+                    "kiosk.misuse_cooldown_seconds",
                     0.0..=30.0,
                 )?
                 .unwrap_or(d.misuse_cooldown),
@@ -415,7 +429,7 @@ impl Checker<'_> {
     fn seconds(
         &self,
         raw: Option<Spanned<f64>>,
-        name: &str,
+        key: &str,
         range: std::ops::RangeInclusive<f64>,
     ) -> Result<Option<Duration>, ConfigError> {
         let Some(v) = raw else { return Ok(None) };
@@ -423,7 +437,7 @@ impl Checker<'_> {
         if !range.contains(&secs) {
             return Err(self.err(
                 v.span(),
-                &format!("kiosk.{name}"),
+                key,
                 format!(
                     "{secs} is outside {} to {} seconds",
                     range.start(),

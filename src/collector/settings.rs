@@ -1,0 +1,205 @@
+//! The collector's config file (`/etc/ces-collector/collector.toml`): where it listens, where
+//! its database is, its limits. Raw TOML is checked once; errors name the file and the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A checked collector config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database: PathBuf,
+    pub limits: Limits,
+    /// A device clock further off than this is flagged in the fleet view.
+    pub skew_flag: Duration,
+}
+
+/// What one request may carry and how often a device may send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The request body as sent (compressed or not).
+    pub max_body_bytes: usize,
+    /// The JSON after decompression.
+    pub max_json_bytes: usize,
+    pub max_answers_per_batch: usize,
+    /// Requests per second one device may keep up.
+    pub device_requests_per_second: u32,
+    /// Requests one device may send at once after a quiet time (a terminal catching up).
+    pub device_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 2 << 20,
+            max_json_bytes: 8 << 20,
+            max_answers_per_batch: 1000,
+            device_requests_per_second: 5,
+            device_burst: 60,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults with the database at `database`, listening on `listen`.
+    pub fn new(listen: SocketAddr, database: PathBuf) -> Settings {
+        Settings {
+            listen,
+            database,
+            limits: Limits::default(),
+            skew_flag: Duration::from_secs(120),
+        }
+    }
+
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Settings, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        Settings::parse(&text, path)
+    }
+
+    /// Checks config text; `origin` names it in errors, relative paths resolve beside it.
+    pub fn parse(text: &str, origin: &Path) -> Result<Settings, String> {
+        let raw: Raw = toml::from_str(text).map_err(|e| format!("{}: {e}", origin.display()))?;
+        let err = |key: &str, msg: String| format!("{}: {key}: {msg}", origin.display());
+        let listen = raw.listen.parse().map_err(|e| {
+            err(
+                "listen",
+                format!("{:?} is not an address:port ({e})", raw.listen),
+            )
+        })?;
+        if raw.storage.path.trim().is_empty() {
+            return Err(err("storage.path", "must not be empty".into()));
+        }
+        let base = origin.parent().unwrap_or(Path::new("."));
+        let mut s = Settings::new(listen, base.join(&raw.storage.path));
+        let l = raw.limits;
+        let d = Limits::default();
+        let within = |key: &str, v: Option<u64>, default: u64, min: u64, max: u64| {
+            let v = v.unwrap_or(default);
+            if (min..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(err(key, format!("{v} is outside {min} to {max}")))
+            }
+        };
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        s.limits = Limits {
+            max_body_bytes: size(within(
+                "limits.max_body_bytes",
+                l.max_body_bytes,
+                d.max_body_bytes as u64,
+                1024,
+                64 << 20,
+            )?),
+            max_json_bytes: size(within(
+                "limits.max_json_bytes",
+                l.max_json_bytes,
+                d.max_json_bytes as u64,
+                1024,
+                256 << 20,
+            )?),
+            max_answers_per_batch: size(within(
+                "limits.max_answers_per_batch",
+                l.max_answers_per_batch,
+                d.max_answers_per_batch as u64,
+                1,
+                100_000,
+            )?),
+            device_requests_per_second: count(within(
+                "limits.device_requests_per_second",
+                l.device_requests_per_second,
+                u64::from(d.device_requests_per_second),
+                1,
+                100_000,
+            )?),
+            device_burst: count(within(
+                "limits.device_burst",
+                l.device_burst,
+                u64::from(d.device_burst),
+                1,
+                100_000,
+            )?),
+        };
+        if let Some(clock) = raw.clock {
+            let secs = within(
+                "clock.skew_flag_seconds",
+                clock.skew_flag_seconds,
+                120,
+                1,
+                86_400,
+            )?;
+            s.skew_flag = Duration::from_secs(secs);
+        }
+        Ok(s)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    listen: String,
+    storage: RawStorage,
+    #[serde(default)]
+    limits: RawLimits,
+    clock: Option<RawClock>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: String,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_body_bytes: Option<u64>,
+    max_json_bytes: Option<u64>,
+    max_answers_per_batch: Option<u64>,
+    device_requests_per_second: Option<u64>,
+    device_burst: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClock {
+    skew_flag_seconds: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../deploy/examples/collector.toml");
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let s = Settings::parse(EXAMPLE, Path::new("/etc/ces-collector/collector.toml")).unwrap();
+        assert_eq!(s.database, Path::new("/var/lib/ces-collector/collector.db"));
+        assert_eq!(s.limits, Limits::default());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = EXAMPLE.replace("max_answers_per_batch = 1000", "max_answers_per_batch = 0");
+        let e = Settings::parse(&bad, Path::new("c.toml")).unwrap_err();
+        assert!(
+            e.contains("limits.max_answers_per_batch: 0 is outside 1"),
+            "{e}"
+        );
+        let e = Settings::parse(
+            "listen = \"nowhere\"\n[storage]\npath = \"x\"",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.contains("c.toml: listen"), "{e}");
+        let e =
+            Settings::parse(&format!("{EXAMPLE}\nsecret = 1\n"), Path::new("c.toml")).unwrap_err();
+        assert!(e.contains("secret"), "{e}");
+    }
+}

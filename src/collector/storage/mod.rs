@@ -1,0 +1,158 @@
+//! Where the collector keeps devices, admin tokens and answers: the [`Storage`] trait that
+//! every route uses, and its embedded SQLite implementation. A PostgreSQL implementation
+//! plugs in behind the same trait without touching the routes.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use crate::survey::{Direction, Scale};
+use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, WireAnswer};
+
+pub use sqlite::SqliteStorage;
+
+/// A device as its credential identifies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    pub id: String,
+    pub site: String,
+    pub touchpoint: String,
+    pub revoked: bool,
+}
+
+/// A device the central team adds, with the hash of its new credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDevice {
+    pub id: String,
+    pub site: String,
+    pub touchpoint: String,
+    pub credential_hash: String,
+    pub created_at_ms: i64,
+}
+
+/// An answer that passed validation, with the local day and hour it is reported under.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedAnswer {
+    pub wire: WireAnswer,
+    pub local_date: String,
+    pub local_hour: u8,
+    /// The device clock was not trusted; day and hour were corrected by the measured skew.
+    pub time_estimated: bool,
+}
+
+/// A validated batch from one device. Site and touchpoint come from the device's
+/// registration, never from the request body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingBatch {
+    pub device: DeviceIdentity,
+    pub received_at_ms: i64,
+    /// Device clock minus collector clock when the batch arrived.
+    pub clock_skew_ms: i64,
+    pub answers: Vec<CheckedAnswer>,
+}
+
+/// A heartbeat as received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeartbeatRecord {
+    pub device_id: String,
+    pub received_at_ms: i64,
+    pub clock_skew_ms: i64,
+    pub beat: Heartbeat,
+}
+
+/// Which answers an export or report covers; `None` means any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerFilter {
+    /// First local date included (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Last local date included (YYYY-MM-DD).
+    pub to: Option<String>,
+    pub site: Option<String>,
+    pub touchpoint: Option<String>,
+    pub device: Option<String>,
+}
+
+/// How many answers of each score one report group holds; the CES maths is done elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub site: String,
+    pub touchpoint: String,
+    pub question_id: String,
+    pub question_version: u32,
+    pub scale: Scale,
+    pub direction: Direction,
+    pub date: String,
+    pub hour: Option<u8>,
+    /// Counted answers per score: index 0 is score 1.
+    pub counts: Vec<u64>,
+    pub suppressed: u64,
+}
+
+/// Why the storage could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Busy, full or failing disk, or stopping: worth retrying later (HTTP 503).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The request conflicts with what is stored (an id that exists already).
+    #[error("{0}")]
+    Conflict(String),
+    /// Nothing stored under that name.
+    #[error("{0}")]
+    NotFound(String),
+    /// Anything else (HTTP 500).
+    #[error("database error: {0}")]
+    Failed(String),
+}
+
+/// Everything the collector stores and reads. Implementations must store each answer id at
+/// most once, in the database itself, and report a batch's results only once they are durable.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// The device whose credential has this SHA-256 (hex), revoked or not.
+    async fn device_by_credential(
+        &self,
+        hash: &str,
+    ) -> Result<Option<DeviceIdentity>, StorageError>;
+
+    /// Whether an admin token with this SHA-256 exists: `Some(revoked)`, or `None`.
+    async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError>;
+
+    /// Stores a batch durably and says per answer: accepted, duplicate (the same device
+    /// stored it before) or rejected (the id belongs to another device's answer).
+    async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError>;
+
+    async fn record_heartbeat(&self, record: HeartbeatRecord) -> Result<(), StorageError>;
+
+    /// Adds a device; `Conflict` when the id or credential exists.
+    async fn add_device(&self, device: NewDevice) -> Result<(), StorageError>;
+
+    /// Revokes a device's credential; `NotFound` for an unknown id.
+    async fn revoke_device(&self, id: &str, at_ms: i64) -> Result<(), StorageError>;
+
+    /// Every device with its last reported status; `skew_flag_ms` marks suspect clocks.
+    async fn devices(&self, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, StorageError>;
+
+    /// Adds an admin token under a name; `Conflict` when the name exists.
+    async fn add_admin_token(&self, name: &str, hash: &str, at_ms: i64)
+    -> Result<(), StorageError>;
+
+    /// Revokes an admin token; `NotFound` for an unknown name.
+    async fn revoke_admin_token(&self, name: &str, at_ms: i64) -> Result<(), StorageError>;
+
+    /// Sends every matching answer to `rows`, in the order received. Stops early, without
+    /// error, when the receiver is dropped.
+    async fn export(
+        &self,
+        filter: AnswerFilter,
+        rows: mpsc::Sender<ExportRow>,
+    ) -> Result<(), StorageError>;
+
+    /// Score counts per site, touchpoint, question, scale and local day (and hour).
+    async fn report_counts(
+        &self,
+        filter: AnswerFilter,
+        by_hour: bool,
+    ) -> Result<Vec<GroupCounts>, StorageError>;
+}

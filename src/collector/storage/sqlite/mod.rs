@@ -1,0 +1,358 @@
+//! The embedded default storage: one SQLite file in WAL mode with `synchronous=FULL`. Writes
+//! go through one writer thread with group commit (`writer`); reads use a small pool of
+//! read-only connections (`read`), so exports never hold up uploads.
+
+mod read;
+mod schema;
+mod writer;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode, OpenFlags, params};
+use tokio::sync::mpsc;
+
+use super::{
+    AnswerFilter, DeviceIdentity, GroupCounts, HeartbeatRecord, IncomingBatch, NewDevice, Storage,
+    StorageError,
+};
+use crate::wire::{AnswerResult, AnswerStatus, DeviceStatus, ExportRow};
+
+pub use schema::migrations;
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// The collector's SQLite database.
+pub struct SqliteStorage {
+    writer: writer::Writer,
+    readers: Pool,
+}
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl SqliteStorage {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStorage, StorageError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Failed(format!("cannot create the folder {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = open_writer(path)?;
+        migrations().to_latest(&mut conn).map_err(|e| {
+            StorageError::Failed(format!(
+                "cannot bring the schema of {} up to date: {e}",
+                path.display()
+            ))
+        })?;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| c.busy_timeout(BUSY_TIMEOUT));
+        let readers = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(0))
+            .build(manager)
+            .map_err(|e| {
+                StorageError::Failed(format!("cannot open {} for reading: {e}", path.display()))
+            })?;
+        Ok(SqliteStorage {
+            writer: writer::Writer::spawn(path.to_owned(), conn),
+            readers,
+        })
+    }
+
+    /// Runs a read on a pooled connection in a blocking thread.
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StorageError> + Send + 'static,
+    ) -> Result<R, StorageError> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool
+                .get()
+                .map_err(|e| StorageError::Unavailable(format!("no database connection: {e}")))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StorageError::Failed(format!("a database read stopped: {e}")))?
+    }
+}
+
+/// Opens the write connection: WAL, `synchronous=FULL`, both checked.
+fn open_writer(path: &Path) -> Result<Connection, StorageError> {
+    let failed = |e: rusqlite::Error| {
+        StorageError::Failed(format!("cannot open the database {}: {e}", path.display()))
+    };
+    let conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(failed)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(failed)?;
+    let sync: i64 = conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .map_err(failed)?;
+    if !mode.eq_ignore_ascii_case("wal") || sync != crate::store::SYNCHRONOUS_FULL {
+        return Err(StorageError::Failed(format!(
+            "the database {} would not switch to WAL with synchronous=FULL (journal {mode}, synchronous {sync})",
+            path.display()
+        )));
+    }
+    Ok(conn)
+}
+
+/// Maps an SQLite error to what the caller can do about it.
+fn sql_error(e: rusqlite::Error) -> StorageError {
+    match e.sqlite_error_code() {
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::OutOfMemory
+            | ErrorCode::CannotOpen,
+        ) => StorageError::Unavailable(e.to_string()),
+        Some(ErrorCode::ConstraintViolation) => StorageError::Conflict(e.to_string()),
+        _ => StorageError::Failed(e.to_string()),
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn device_by_credential(
+        &self,
+        hash: &str,
+    ) -> Result<Option<DeviceIdentity>, StorageError> {
+        let hash = hash.to_owned();
+        self.read(move |c| read::device_by_credential(c, &hash))
+            .await
+    }
+
+    async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError> {
+        let hash = hash.to_owned();
+        self.read(move |c| read::admin_token(c, &hash)).await
+    }
+
+    async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
+        self.writer
+            .write(move |c| insert_batch(c, &batch).map_err(sql_error))
+            .await
+    }
+
+    async fn record_heartbeat(&self, record: HeartbeatRecord) -> Result<(), StorageError> {
+        self.writer
+            .write(move |c| {
+                let b = &record.beat;
+                c.prepare_cached(
+                    "UPDATE devices SET last_seen_ms = ?2, clock_skew_ms = ?3, app_version = ?4,
+                        boot_id = ?5, clock_trusted = ?6, queue_depth = ?7,
+                        oldest_unsynced_age_s = ?8, dead_letters = ?9, last_error = ?10
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    record.device_id,
+                    record.received_at_ms,
+                    record.clock_skew_ms,
+                    b.app_version,
+                    b.boot_id,
+                    b.clock_trusted,
+                    i64::try_from(b.queue_depth).unwrap_or(i64::MAX),
+                    b.oldest_unsynced_age_seconds
+                        .map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+                    i64::try_from(b.dead_letters).unwrap_or(i64::MAX),
+                    b.last_error,
+                ])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn add_device(&self, d: NewDevice) -> Result<(), StorageError> {
+        self.writer
+            .write(move |c| {
+                let added = c.execute(
+                    "INSERT INTO devices (id, site, touchpoint, credential_sha256, created_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    params![
+                        d.id,
+                        d.site,
+                        d.touchpoint,
+                        d.credential_hash,
+                        d.created_at_ms
+                    ],
+                )?;
+                if added == 0 {
+                    return Err(StorageError::Conflict(format!(
+                        "a device with the id {:?} exists already",
+                        d.id
+                    )));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn revoke_device(&self, id: &str, at_ms: i64) -> Result<(), StorageError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE devices SET revoked_at_ms = coalesce(revoked_at_ms, ?2) WHERE id = ?1",
+                    params![id, at_ms],
+                )?;
+                if n == 0 {
+                    return Err(StorageError::NotFound(format!(
+                        "no device with the id {id:?}"
+                    )));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn devices(&self, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, StorageError> {
+        self.read(move |c| read::devices(c, skew_flag_ms)).await
+    }
+
+    async fn add_admin_token(
+        &self,
+        name: &str,
+        hash: &str,
+        at_ms: i64,
+    ) -> Result<(), StorageError> {
+        let (name, hash) = (name.to_owned(), hash.to_owned());
+        self.writer
+            .write(move |c| {
+                let added = c.execute(
+                    "INSERT INTO admin_tokens (name, token_sha256, created_at_ms)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![name, hash, at_ms],
+                )?;
+                if added == 0 {
+                    return Err(StorageError::Conflict(format!(
+                        "an admin token named {name:?} exists already"
+                    )));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn revoke_admin_token(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE admin_tokens SET revoked_at_ms = coalesce(revoked_at_ms, ?2)
+                     WHERE name = ?1",
+                    params![name, at_ms],
+                )?;
+                if n == 0 {
+                    return Err(StorageError::NotFound(format!(
+                        "no admin token named {name:?}"
+                    )));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn export(
+        &self,
+        filter: AnswerFilter,
+        rows: mpsc::Sender<ExportRow>,
+    ) -> Result<(), StorageError> {
+        self.read(move |c| read::export(c, &filter, &rows)).await
+    }
+
+    async fn report_counts(
+        &self,
+        filter: AnswerFilter,
+        by_hour: bool,
+    ) -> Result<Vec<GroupCounts>, StorageError> {
+        self.read(move |c| read::report_counts(c, &filter, by_hour))
+            .await
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        sql_error(e)
+    }
+}
+
+/// Inserts a batch's answers once each and says what became of each.
+fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<AnswerResult>> {
+    let mut insert = c.prepare_cached(
+        "INSERT INTO answers (id, device_id, site, touchpoint, seq, boot_id, question_id,
+            question_version, language, scale, direction, score, low, reason, suppressed, input,
+            device_time, device_time_ms, clock_trusted, received_at_ms, clock_skew_ms,
+            local_date, local_hour, time_estimated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21, ?22, ?23, ?24)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    let mut owner = c.prepare_cached("SELECT device_id FROM answers WHERE id = ?1")?;
+    let d = &b.device;
+    let mut results = Vec::with_capacity(b.answers.len());
+    let mut accepted = 0i64;
+    for checked in &b.answers {
+        let a = &checked.wire;
+        let id = a.id.to_string();
+        let added = insert.execute(params![
+            id,
+            d.id,
+            d.site,
+            d.touchpoint,
+            a.seq,
+            a.boot_id,
+            a.question_id,
+            a.question_version,
+            a.language,
+            a.scale.as_str(),
+            a.direction.as_str(),
+            a.score,
+            a.low,
+            a.reason,
+            a.suppressed,
+            a.input,
+            a.device_time,
+            a.device_time_ms,
+            a.clock_trusted,
+            b.received_at_ms,
+            b.clock_skew_ms,
+            checked.local_date,
+            checked.local_hour,
+            checked.time_estimated,
+        ])?;
+        let (status, reason) = if added == 1 {
+            accepted += 1;
+            (AnswerStatus::Accepted, None)
+        } else {
+            let stored_for: String = owner.query_row([&id], |r| r.get(0))?;
+            if stored_for == d.id {
+                (AnswerStatus::Duplicate, None)
+            } else {
+                let why = "an answer with this id was stored for another device";
+                (AnswerStatus::Rejected, Some(why.to_owned()))
+            }
+        };
+        results.push(AnswerResult {
+            id: a.id,
+            status,
+            reason,
+        });
+    }
+    c.prepare_cached(
+        "UPDATE devices SET answers = answers + ?2, last_seen_ms = ?3, last_upload_ms = ?3,
+            clock_skew_ms = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![d.id, accepted, b.received_at_ms, b.clock_skew_ms])?;
+    Ok(results)
+}

@@ -1,0 +1,197 @@
+//! The collector's read queries on SQLite: credential lookups, the fleet, exports and the
+//! score counts behind the report. Every function runs on a pooled read-only connection.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tokio::sync::mpsc;
+
+use crate::collector::storage::{AnswerFilter, DeviceIdentity, GroupCounts, StorageError};
+use crate::survey::Scale;
+use crate::wire::{DeviceStatus, ExportRow};
+
+pub fn device_by_credential(
+    c: &Connection,
+    hash: &str,
+) -> Result<Option<DeviceIdentity>, StorageError> {
+    Ok(c.prepare_cached(
+        "SELECT id, site, touchpoint, revoked_at_ms IS NOT NULL FROM devices
+         WHERE credential_sha256 = ?1",
+    )?
+    .query_row([hash], |r| {
+        Ok(DeviceIdentity {
+            id: r.get(0)?,
+            site: r.get(1)?,
+            touchpoint: r.get(2)?,
+            revoked: r.get(3)?,
+        })
+    })
+    .optional()?)
+}
+
+pub fn admin_token(c: &Connection, hash: &str) -> Result<Option<bool>, StorageError> {
+    Ok(c.prepare_cached(
+        "SELECT revoked_at_ms IS NOT NULL FROM admin_tokens WHERE token_sha256 = ?1",
+    )?
+    .query_row([hash], |r| r.get(0))
+    .optional()?)
+}
+
+pub fn devices(c: &Connection, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, StorageError> {
+    let mut stmt = c.prepare(
+        "SELECT id, site, touchpoint, created_at_ms, revoked_at_ms, last_seen_ms, last_upload_ms,
+            app_version, queue_depth, oldest_unsynced_age_s, dead_letters, last_error,
+            clock_skew_ms, clock_trusted, answers
+         FROM devices ORDER BY site, touchpoint, id",
+    )?;
+    let time = |r: &Row, i| -> rusqlite::Result<Option<String>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(rfc3339))
+    };
+    let count = |r: &Row, i| -> rusqlite::Result<Option<u64>> {
+        Ok(r.get::<_, Option<i64>>(i)?
+            .map(|n| u64::try_from(n).unwrap_or(0)))
+    };
+    let rows = stmt.query_map([], |r| {
+        let skew: Option<i64> = r.get(12)?;
+        Ok(DeviceStatus {
+            id: r.get(0)?,
+            site: r.get(1)?,
+            touchpoint: r.get(2)?,
+            created_at: rfc3339(r.get(3)?),
+            revoked_at: time(r, 4)?,
+            last_seen: time(r, 5)?,
+            last_upload: time(r, 6)?,
+            app_version: r.get(7)?,
+            queue_depth: count(r, 8)?,
+            oldest_unsynced_age_seconds: count(r, 9)?,
+            dead_letters: count(r, 10)?,
+            last_error: r.get(11)?,
+            clock_skew_ms: skew,
+            clock_skewed: skew.is_some_and(|s| s.saturating_abs() > skew_flag_ms),
+            clock_trusted: r.get(13)?,
+            answers: count(r, 14)?.unwrap_or(0),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The WHERE clause of a filter, with its parameters in order ?1 … ?5.
+const FILTER: &str = "(?1 IS NULL OR local_date >= ?1) AND (?2 IS NULL OR local_date <= ?2)
+    AND (?3 IS NULL OR site = ?3) AND (?4 IS NULL OR touchpoint = ?4)
+    AND (?5 IS NULL OR device_id = ?5)";
+
+pub fn export(
+    c: &Connection,
+    f: &AnswerFilter,
+    rows: &mpsc::Sender<ExportRow>,
+) -> Result<(), StorageError> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT id, device_id, site, touchpoint, seq, boot_id, question_id, question_version,
+            language, scale, direction, score, low, reason, suppressed, input, device_time,
+            device_time_ms, clock_trusted, received_at_ms, clock_skew_ms, local_date,
+            local_hour, time_estimated
+         FROM answers WHERE {FILTER} ORDER BY received_at_ms, id"
+    ))?;
+    let mut found = stmt.query(params![f.from, f.to, f.site, f.touchpoint, f.device])?;
+    while let Some(r) = found.next()? {
+        let row = ExportRow {
+            id: text_value(r, 0)?,
+            device_id: r.get(1)?,
+            site: r.get(2)?,
+            touchpoint: r.get(3)?,
+            seq: r.get(4)?,
+            boot_id: r.get(5)?,
+            question_id: r.get(6)?,
+            question_version: r.get(7)?,
+            language: r.get(8)?,
+            scale: text_value(r, 9)?,
+            direction: text_value(r, 10)?,
+            score: r.get(11)?,
+            low: r.get(12)?,
+            reason: r.get(13)?,
+            suppressed: r.get(14)?,
+            input: r.get(15)?,
+            device_time: r.get(16)?,
+            device_time_ms: r.get(17)?,
+            clock_trusted: r.get(18)?,
+            received_at: rfc3339(r.get(19)?),
+            clock_skew_ms: r.get(20)?,
+            local_date: r.get(21)?,
+            local_hour: r.get(22)?,
+            time_estimated: r.get(23)?,
+        };
+        if rows.blocking_send(row).is_err() {
+            break; // the reader went away
+        }
+    }
+    Ok(())
+}
+
+pub fn report_counts(
+    c: &Connection,
+    f: &AnswerFilter,
+    by_hour: bool,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let hour = if by_hour { "local_hour" } else { "NULL" };
+    let mut stmt = c.prepare(&format!(
+        "SELECT site, touchpoint, question_id, question_version, scale, direction, local_date,
+            {hour} AS hour, score, suppressed, count(*)
+         FROM answers WHERE {FILTER}
+         GROUP BY site, touchpoint, question_id, question_version, scale, direction,
+            local_date, hour, score, suppressed
+         ORDER BY local_date, hour, site, touchpoint, question_id, question_version, scale"
+    ))?;
+    let mut found = stmt.query(params![f.from, f.to, f.site, f.touchpoint, f.device])?;
+    let mut groups: Vec<GroupCounts> = Vec::new();
+    while let Some(r) = found.next()? {
+        let scale: Scale = text_value(r, 4)?;
+        let key = GroupCounts {
+            site: r.get(0)?,
+            touchpoint: r.get(1)?,
+            question_id: r.get(2)?,
+            question_version: r.get(3)?,
+            scale,
+            direction: text_value(r, 5)?,
+            date: r.get(6)?,
+            hour: r.get(7)?,
+            counts: vec![0; usize::from(scale.max())],
+            suppressed: 0,
+        };
+        let same = |g: &GroupCounts| {
+            (&g.site, &g.touchpoint, &g.question_id, g.question_version)
+                == (
+                    &key.site,
+                    &key.touchpoint,
+                    &key.question_id,
+                    key.question_version,
+                )
+                && (g.scale, g.direction, &g.date, g.hour)
+                    == (key.scale, key.direction, &key.date, key.hour)
+        };
+        if !groups.last().is_some_and(same) {
+            groups.push(key);
+        }
+        let group = groups.last_mut().expect("pushed above");
+        let score: u8 = r.get(8)?;
+        let suppressed: bool = r.get(9)?;
+        let n = u64::try_from(r.get::<_, i64>(10)?).unwrap_or(0);
+        match group.counts.get_mut(usize::from(score).wrapping_sub(1)) {
+            Some(slot) if !suppressed => *slot += n,
+            _ => group.suppressed += n,
+        }
+    }
+    Ok(groups)
+}
+
+/// Unix milliseconds as RFC 3339 in UTC.
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// A text column read through its serde string form (UUID, scale, direction).
+fn text_value<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}

@@ -1,0 +1,77 @@
+//! The collector's SQLite schema as append-only migrations: a collector may be upgraded
+//! from any earlier version.
+
+use rusqlite_migration::{M, Migrations};
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+const V1: &str = "
+CREATE TABLE devices (
+    id                    TEXT PRIMARY KEY NOT NULL,
+    site                  TEXT NOT NULL,
+    touchpoint            TEXT NOT NULL,
+    credential_sha256     TEXT NOT NULL UNIQUE,  -- the credential itself is never stored
+    created_at_ms         INTEGER NOT NULL,
+    revoked_at_ms         INTEGER,
+    answers               INTEGER NOT NULL DEFAULT 0,
+    -- the fleet view: updated by every request of the device
+    last_seen_ms          INTEGER,
+    last_upload_ms        INTEGER,
+    clock_skew_ms         INTEGER,
+    -- from the last heartbeat
+    app_version           TEXT,
+    boot_id               TEXT,
+    clock_trusted         INTEGER,
+    queue_depth           INTEGER,
+    oldest_unsynced_age_s INTEGER,
+    dead_letters          INTEGER,
+    last_error            TEXT
+) STRICT;
+
+CREATE TABLE answers (
+    id               TEXT PRIMARY KEY NOT NULL,   -- UUID made by the terminal: stored once
+    device_id        TEXT NOT NULL REFERENCES devices (id),
+    site             TEXT NOT NULL,
+    touchpoint       TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    boot_id          TEXT NOT NULL,
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    language         TEXT NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    score            INTEGER NOT NULL,
+    low              INTEGER NOT NULL CHECK (low IN (0, 1)),
+    reason           TEXT,
+    suppressed       INTEGER NOT NULL CHECK (suppressed IN (0, 1)),
+    input            TEXT NOT NULL,
+    device_time      TEXT NOT NULL,               -- RFC 3339 with the device's UTC offset
+    device_time_ms   INTEGER NOT NULL,
+    clock_trusted    INTEGER NOT NULL CHECK (clock_trusted IN (0, 1)),
+    received_at_ms   INTEGER NOT NULL,
+    clock_skew_ms    INTEGER NOT NULL,            -- device clock minus collector clock
+    local_date       TEXT NOT NULL,               -- the day and hour reports use
+    local_hour       INTEGER NOT NULL,
+    time_estimated   INTEGER NOT NULL CHECK (time_estimated IN (0, 1))
+) STRICT;
+
+CREATE INDEX answers_by_day ON answers (local_date, site, touchpoint);
+CREATE INDEX answers_by_receipt ON answers (received_at_ms);
+
+CREATE TABLE admin_tokens (
+    name          TEXT PRIMARY KEY NOT NULL,
+    token_sha256  TEXT NOT NULL UNIQUE,
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+) STRICT;
+";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_validate() {
+        super::migrations().validate().expect("migrations apply");
+    }
+}

@@ -1,0 +1,171 @@
+//! The collector's one SQLite writer: a thread that owns the write connection and commits
+//! the work of many concurrent requests in one transaction (group commit), so that 200
+//! terminals uploading at once share fsyncs instead of queueing for one each.
+//!
+//! Each request's work runs in its own savepoint: one failing request does not fail the
+//! others. Replies go out only after the commit returned (`synchronous=FULL`). After a failed
+//! commit the connection is replaced: an fsync error is never retried on the same connection.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::{open_writer, sql_error};
+use crate::collector::storage::StorageError;
+
+/// The most requests one transaction takes.
+const MAX_GROUP: usize = 256;
+
+/// Work for the writer thread.
+trait Job: Send {
+    fn run(&mut self, conn: &Connection) -> Result<(), StorageError>;
+    /// Reports the outcome: the job's own result, or the group's commit failure.
+    fn finish(self: Box<Self>, committed: Result<(), StorageError>);
+}
+
+struct Task<F, R> {
+    work: Option<F>,
+    result: Option<Result<R, StorageError>>,
+    reply: oneshot::Sender<Result<R, StorageError>>,
+}
+
+impl<F, R> Job for Task<F, R>
+where
+    F: FnOnce(&Connection) -> Result<R, StorageError> + Send,
+    R: Send,
+{
+    fn run(&mut self, conn: &Connection) -> Result<(), StorageError> {
+        let work = self.work.take().expect("a job runs once");
+        let result = work(conn);
+        let outcome = match &result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(StorageError::Failed(e.to_string())),
+        };
+        self.result = Some(result);
+        outcome
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StorageError>) {
+        let result = match (self.result, committed) {
+            // The job's own failure is its answer, whatever the group did.
+            (Some(Err(e)), _) => Err(e),
+            (_, Err(e)) => Err(e),
+            (Some(Ok(r)), Ok(())) => Ok(r),
+            (None, Ok(())) => Err(StorageError::Failed("the job did not run".into())),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Handle to the writer thread; dropping it lets the thread finish its queue and stop.
+pub struct Writer {
+    tx: Option<mpsc::Sender<Box<dyn Job>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    pub fn spawn(path: PathBuf, conn: Connection) -> Writer {
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let thread = std::thread::Builder::new()
+            .name("collector-writer".into())
+            .spawn(move || run(path, conn, rx))
+            .expect("the writer thread starts");
+        Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Runs `work` in the next group transaction and returns its result once committed.
+    pub async fn write<F, R>(&self, work: F) -> Result<R, StorageError>
+    where
+        F: FnOnce(&Connection) -> Result<R, StorageError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Task {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        let stopped = || StorageError::Unavailable("the database writer has stopped".into());
+        if self.tx.as_ref().is_none_or(|tx| tx.send(job).is_err()) {
+            return Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(path: PathBuf, conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
+    let mut conn = Some(conn);
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.is_none() {
+            conn = match open_writer(&path) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!("cannot reopen the database: {e}");
+                    None
+                }
+            };
+        }
+        let committed = match &conn {
+            Some(c) => commit_group(c, &mut jobs),
+            None => Err(StorageError::Unavailable(
+                "the database cannot be opened".into(),
+            )),
+        };
+        if let Err(e) = &committed {
+            tracing::error!(requests = jobs.len(), "a database commit failed: {e}");
+            // Never retry an fsync on the same connection: the next group opens a new one.
+            conn = None;
+        }
+        for job in jobs {
+            job.finish(match &committed {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StorageError::Unavailable(e.to_string())),
+            });
+        }
+    }
+}
+
+/// Runs every job in its own savepoint of one transaction and commits it.
+fn commit_group(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), StorageError> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)?;
+    for job in jobs.iter_mut() {
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let ran = savepoint.map_err(sql_error).and_then(|()| job.run(conn));
+        let end = if ran.is_ok() {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(e) = conn.execute_batch(end) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(sql_error(e));
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(sql_error(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! The rules an upload must meet before anything of it is stored: identifiers of sane shape,
+//! a score within the answer's own scale, a direction that matches it, and times that parse
+//! and agree. Also where an answer's local day and hour for reports come from. Pure.
+
+use jiff::Timestamp;
+use jiff::fmt::temporal::{Pieces, PiecesOffset};
+use jiff::tz::Offset;
+
+use crate::collector::storage::CheckedAnswer;
+use crate::wire::{Heartbeat, WireAnswer};
+
+/// 2100-01-01T00:00:00Z: later device times are refused as nonsense.
+const LATEST_MS: i64 = 4_102_444_800_000;
+
+/// Parses an RFC 3339 time with its UTC offset.
+pub fn time(text: &str) -> Result<(Timestamp, Offset), String> {
+    let bad = || format!("{text:?} is not an RFC 3339 time with a UTC offset");
+    let pieces = Pieces::parse(text).map_err(|_| bad())?;
+    let offset = match pieces.offset() {
+        Some(PiecesOffset::Numeric(n)) => n.offset(),
+        Some(PiecesOffset::Zulu) => Offset::UTC,
+        _ => return Err(bad()),
+    };
+    let ts: Timestamp = text.parse().map_err(|_| bad())?;
+    if !(0..LATEST_MS).contains(&ts.as_millisecond()) {
+        return Err(format!("{text:?} is outside the years 1970 to 2099"));
+    }
+    Ok((ts, offset))
+}
+
+/// Device clock minus collector clock, from the device time a request carries.
+pub fn skew_ms(device_time: &str, now: Timestamp) -> Result<i64, String> {
+    let (ts, _) = time(device_time).map_err(|e| format!("device_time: {e}"))?;
+    Ok(ts.as_millisecond() - now.as_millisecond())
+}
+
+/// Checks one answer. `skew_ms` is the batch's measured clock skew: an answer recorded on an
+/// untrusted clock is reported under its time corrected by it.
+pub fn answer(a: WireAnswer, skew_ms: i64) -> Result<CheckedAnswer, String> {
+    if a.id.is_nil() {
+        return Err("id: the nil UUID is not an answer id".into());
+    }
+    if a.seq < 1 {
+        return Err(format!("seq: {} must be 1 or more", a.seq));
+    }
+    if !a.scale.contains(a.score) {
+        return Err(format!(
+            "score {} is outside the {} scale (1 to {})",
+            a.score,
+            a.scale.as_str(),
+            a.scale.max()
+        ));
+    }
+    if a.direction != a.scale.direction() {
+        return Err(format!(
+            "direction {} does not match the {} scale",
+            a.direction.as_str(),
+            a.scale.as_str()
+        ));
+    }
+    if a.question_version < 1 {
+        return Err("question_version must be 1 or more".into());
+    }
+    let name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    field("question_id", &a.question_id, 64, name)?;
+    field("language", &a.language, 16, |c| {
+        c.is_ascii_alphabetic() || c == '-'
+    })?;
+    field("boot_id", &a.boot_id, 64, name)?;
+    field("input", &a.input, 32, |c| {
+        c.is_ascii_lowercase() || c == '-'
+    })?;
+    if let Some(reason) = &a.reason {
+        field("reason", reason, 64, |c| c.is_ascii_graphic())?;
+    }
+    let (ts, offset) = time(&a.device_time).map_err(|e| format!("device_time: {e}"))?;
+    if ts.as_millisecond() != a.device_time_ms {
+        return Err("device_time and device_time_ms are not the same instant".into());
+    }
+    let estimated = !a.clock_trusted && skew_ms != 0;
+    let instant = if estimated {
+        Timestamp::from_millisecond(a.device_time_ms.saturating_sub(skew_ms)).unwrap_or(ts)
+    } else {
+        ts
+    };
+    let local = offset.to_datetime(instant);
+    Ok(CheckedAnswer {
+        local_date: local.date().to_string(),
+        local_hour: u8::try_from(local.hour()).unwrap_or(0),
+        time_estimated: estimated,
+        wire: a,
+    })
+}
+
+/// Checks a heartbeat's fields.
+pub fn heartbeat(h: &Heartbeat) -> Result<(), String> {
+    field("app_version", &h.app_version, 64, |c| c.is_ascii_graphic())?;
+    field("boot_id", &h.boot_id, 64, |c| {
+        c.is_ascii_alphanumeric() || c == '-'
+    })?;
+    if let Some(e) = &h.last_error
+        && e.chars().count() > 2000
+    {
+        return Err("last_error: longer than 2000 characters".into());
+    }
+    Ok(())
+}
+
+fn field(key: &str, value: &str, max: usize, ok: impl Fn(char) -> bool) -> Result<(), String> {
+    if value.is_empty() || value.len() > max || !value.chars().all(ok) {
+        return Err(format!(
+            "{key}: {value:?} is not 1 to {max} allowed characters"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::{Direction, Scale};
+
+    fn answer_at(device_time: &str, ms: i64, trusted: bool) -> WireAnswer {
+        WireAnswer {
+            id: uuid::Uuid::now_v7(),
+            seq: 1,
+            boot_id: "6c1d7f0e-3b9a-4a51-b0c4-3f8f2b3e9d11".into(),
+            device_time: device_time.into(),
+            device_time_ms: ms,
+            clock_trusted: trusted,
+            question_id: "returns-ease".into(),
+            question_version: 1,
+            language: "nl".into(),
+            scale: Scale::Ces7,
+            direction: Direction::HigherIsEasier,
+            score: 2,
+            low: true,
+            reason: Some("waiting".into()),
+            suppressed: false,
+            input: "touch".into(),
+        }
+    }
+
+    const T: &str = "2026-11-24T23:30:00.000+01:00";
+    const T_MS: i64 = 1_795_559_400_000;
+
+    #[test]
+    fn the_local_day_and_hour_come_from_the_device_offset() {
+        let c = answer(answer_at(T, T_MS, true), 0).unwrap();
+        assert_eq!((c.local_date.as_str(), c.local_hour), ("2026-11-24", 23));
+        assert!(!c.time_estimated);
+    }
+
+    #[test]
+    fn an_untrusted_clock_is_corrected_by_the_skew() {
+        // The device clock was an hour fast: the answer belongs to 22:30 local time.
+        let c = answer(answer_at(T, T_MS, false), 3_600_000).unwrap();
+        assert_eq!((c.local_date.as_str(), c.local_hour), ("2026-11-24", 22));
+        assert!(c.time_estimated);
+        // A trusted clock is taken as it is.
+        let c = answer(answer_at(T, T_MS, true), 3_600_000).unwrap();
+        assert_eq!(c.local_hour, 23);
+    }
+
+    #[test]
+    fn bad_answers_are_refused_with_the_reason() {
+        let mut a = answer_at(T, T_MS, true);
+        a.score = 9;
+        assert_eq!(
+            answer(a, 0).unwrap_err(),
+            "score 9 is outside the ces7 scale (1 to 7)"
+        );
+        let a = answer_at(T, T_MS + 1, true);
+        assert!(answer(a, 0).unwrap_err().contains("not the same instant"));
+        let a = answer_at("yesterday", T_MS, true);
+        assert!(answer(a, 0).unwrap_err().starts_with("device_time:"));
+        let a = answer_at("2026-11-24T23:30:00", T_MS, true);
+        assert!(
+            answer(a, 0).unwrap_err().contains("UTC offset"),
+            "no offset"
+        );
+        let mut a = answer_at(T, T_MS, true);
+        a.question_id = "drop table".into();
+        assert!(answer(a, 0).unwrap_err().starts_with("question_id:"));
+        let mut a = answer_at(T, T_MS, true);
+        a.reason = Some(String::new());
+        assert!(answer(a, 0).is_err());
+    }
+
+    #[test]
+    fn skew_is_device_minus_collector() {
+        let now: Timestamp = "2026-11-24T22:30:00Z".parse().unwrap();
+        assert_eq!(skew_ms("2026-11-24T23:30:05+01:00", now), Ok(5000));
+        assert!(skew_ms("1969-12-31T23:59:59Z", now).is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! The `[upstream]` section: the collector a terminal syncs to, the credential it proves
+//! itself with, and how it batches, waits and keeps synced answers.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Checker, ConfigError};
+use crate::credential::{self, Credential};
+
+/// How a terminal syncs. Present only when the config has an `[upstream]` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upstream {
+    /// The collector's base URL, ending in `/`; requests go to `v1/…` below it.
+    pub url: reqwest::Url,
+    /// The device's own credential, read from `credential_file`.
+    pub credential: Credential,
+    /// The most answers one upload carries.
+    pub batch_max_answers: usize,
+    /// How long after a new answer the upload starts (answers arriving meanwhile join it).
+    pub upload_delay: Duration,
+    /// How often the terminal reports its status when nothing else is sent.
+    pub heartbeat: Duration,
+    /// How long one request may take before it counts as a failed connection.
+    pub timeout: Duration,
+    /// How long answers stay on the terminal after the collector confirmed them.
+    pub keep_synced: Duration,
+}
+
+impl Upstream {
+    pub const DEFAULT_BATCH_MAX_ANSWERS: usize = 500;
+    /// The most a collector accepts in one batch by default (see `docs/protocol.md`).
+    pub const MAX_BATCH_ANSWERS: usize = 1000;
+
+    /// Settings with the defaults, for a collector at `url` (ending in `/`).
+    pub fn new(url: reqwest::Url, credential: Credential) -> Upstream {
+        Upstream {
+            url,
+            credential,
+            batch_max_answers: Upstream::DEFAULT_BATCH_MAX_ANSWERS,
+            upload_delay: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(300),
+            timeout: Duration::from_secs(30),
+            keep_synced: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUpstream {
+    url: Spanned<String>,
+    credential_file: Spanned<String>,
+    batch_max_answers: Option<Spanned<i64>>,
+    upload_delay_seconds: Option<Spanned<f64>>,
+    heartbeat_seconds: Option<Spanned<f64>>,
+    timeout_seconds: Option<Spanned<f64>>,
+    keep_synced_days: Option<Spanned<i64>>,
+}
+
+impl Checker<'_> {
+    pub(super) fn upstream(&self, raw: RawUpstream, base: &Path) -> Result<Upstream, ConfigError> {
+        let url = self.url(&raw.url)?;
+        let credential = self.credential(&raw.credential_file, base)?;
+        let mut up = Upstream::new(url, credential);
+        if let Some(n) = &raw.batch_max_answers {
+            let max = Upstream::MAX_BATCH_ANSWERS;
+            up.batch_max_answers = usize::try_from(*n.get_ref())
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    self.err(
+                        n.span(),
+                        "upstream.batch_max_answers",
+                        format!("{} is outside 1 to {max}", n.get_ref()),
+                    )
+                })?;
+        }
+        let seconds = |v, key, range| self.seconds(v, key, range);
+        if let Some(d) = seconds(
+            raw.upload_delay_seconds,
+            "upstream.upload_delay_seconds",
+            0.0..=60.0,
+        )? {
+            up.upload_delay = d;
+        }
+        if let Some(d) = seconds(
+            raw.heartbeat_seconds,
+            "upstream.heartbeat_seconds",
+            10.0..=3600.0,
+        )? {
+            up.heartbeat = d;
+        }
+        if let Some(d) = seconds(raw.timeout_seconds, "upstream.timeout_seconds", 1.0..=300.0)? {
+            up.timeout = d;
+        }
+        if let Some(days) = &raw.keep_synced_days {
+            let d = u64::try_from(*days.get_ref())
+                .ok()
+                .filter(|d| *d <= 3650)
+                .ok_or_else(|| {
+                    self.err(
+                        days.span(),
+                        "upstream.keep_synced_days",
+                        format!("{} is outside 0 to 3650 days", days.get_ref()),
+                    )
+                })?;
+            up.keep_synced = Duration::from_secs(d * 86_400);
+        }
+        Ok(up)
+    }
+
+    /// An https URL (http only on this machine: the credential must not travel in clear).
+    fn url(&self, raw: &Spanned<String>) -> Result<reqwest::Url, ConfigError> {
+        let key = "upstream.url";
+        let mut url = reqwest::Url::parse(raw.get_ref()).map_err(|e| {
+            self.err(
+                raw.span(),
+                key,
+                format!("{:?} is not a URL: {e}", raw.get_ref()),
+            )
+        })?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let problem = match url.scheme() {
+            _ if url.host().is_none() => Some("has no host"),
+            "https" => None,
+            "http" if loopback => None,
+            "http" => Some(
+                "must use https:// (the device credential would travel unencrypted); \
+                 http:// is accepted only for localhost",
+            ),
+            _ => Some("must start with https://"),
+        };
+        let problem = problem.or_else(|| {
+            if !url.username().is_empty() || url.password().is_some() {
+                Some("must not contain a user name or password (use credential_file)")
+            } else if url.query().is_some() || url.fragment().is_some() {
+                Some("must not contain a query or fragment")
+            } else {
+                None
+            }
+        });
+        if let Some(p) = problem {
+            return Err(self.err(raw.span(), key, format!("{:?} {p}", raw.get_ref())));
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(url)
+    }
+
+    /// Reads the device credential from its file, which other users must not be able to read.
+    fn credential(&self, raw: &Spanned<String>, base: &Path) -> Result<Credential, ConfigError> {
+        let key = "upstream.credential_file";
+        if raw.get_ref().trim().is_empty() {
+            return Err(self.err(raw.span(), key, "must not be empty"));
+        }
+        let path = base.join(raw.get_ref());
+        let shown = path.display();
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| self.err(raw.span(), key, format!("cannot read {shown}: {e}")))?;
+        if meta.permissions().mode() & 0o007 != 0 {
+            return Err(self.err(
+                raw.span(),
+                key,
+                format!(
+                    "{shown} is open to every user of this machine; make it private with chmod 600"
+                ),
+            ));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| self.err(raw.span(), key, format!("cannot read {shown}: {e}")))?;
+        Credential::parse(&text, credential::Kind::Device)
+            .map_err(|e| self.err(raw.span(), key, format!("{shown}: {e}")))
+    }
+}

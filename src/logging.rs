@@ -1,0 +1,15 @@
+//! Logging for both binaries: to standard error (the journal under systemd), `info` unless
+//! `RUST_LOG` says otherwise, colours only on a terminal. No credential is ever logged.
+
+use std::io::IsTerminal;
+
+/// Sets up logging once, at the start of `main`.
+pub fn init() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
