@@ -73,3 +73,78 @@ fn a_click_on_the_real_window_stores_the_answer() {
         .unwrap();
     assert_eq!(rows, [(6, 0)]);
 }
+
+#[test]
+fn the_demo_syncs_a_click_to_its_own_collector() {
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .args(["demo", "--data"])
+        .arg(dir.path())
+        .env("DISPLAY", &x.display)
+        .env("SLINT_BACKEND", "winit-software")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, log) = mpsc::channel();
+    for stream in [
+        Box::new(demo.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(demo.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let _demo = Killed(demo);
+    let wait_for = |needle: &str| loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the demo printed {needle:?}"));
+        if line.contains(needle) {
+            break line;
+        }
+    };
+    // It tells how to read the collector: a curl line with the token and the URL.
+    let curl = wait_for("/v1/export");
+    let token = curl
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
+    let export = curl.split_whitespace().last().unwrap().to_owned();
+
+    let window = ["search", "--sync", "--onlyvisible", "--name", "^ces-kiosk$"];
+    let resize = ["windowsize", "--sync", "%1", "800", "480"];
+    assert!(x.xdotool(&[&window[..], &resize[..]].concat()));
+    assert!(x.xdotool(&["mousemove", "618", "342", "click", "1"]));
+    wait_for("answer stored");
+    let stored = wait_for("batch stored");
+    assert!(stored.contains("accepted=1"), "{stored}");
+
+    let csv = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        common::collector::client()
+            .get(&export)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(
+        rows[0].contains(",demo-1,demo-store,returns-desk,1,"),
+        "{csv}"
+    );
+    assert!(rows[0].contains(",ces7,higher_is_easier,6,"), "{csv}");
+}

@@ -137,3 +137,16 @@ fn thank_you_at_1920x1080() {
     assert!(ui.wait_for_store(STORE_WAIT));
     check(&ui, "thanks-1920x1080");
 }
+
+#[test]
+fn sync_indicator_offline_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 800, 480);
+    let status = ces_kiosk::sync::SyncStatus {
+        link: ces_kiosk::sync::Link::Offline,
+        pending: 12,
+        ..Default::default()
+    };
+    ces_kiosk::ui::show_sync(ui.window(), &status);
+    check(&ui, "sync-offline-800x480");
+}

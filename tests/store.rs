@@ -1,15 +1,16 @@
 //! Store tests on real SQLite files: durability settings, migrations, the sequence across
 //! reopen, and answers that survive the writer being killed with SIGKILL mid-write.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::LazyLock;
 
 use ces_kiosk::config::Device;
 use ces_kiosk::store::{SYNCHRONOUS_FULL, Store};
-use ces_kiosk::survey::{Answer, InputSource, Survey};
+use common::terminal::answer;
 
 fn device() -> Device {
     Device {
@@ -17,21 +18,6 @@ fn device() -> Device {
         site: "lab".into(),
         touchpoint: "bench".into(),
     }
-}
-
-/// The demo survey, parsed once (the crash writer records in a tight loop).
-static SURVEY: LazyLock<Survey> =
-    LazyLock::new(|| ces_kiosk::demo::config(Path::new(".")).unwrap().survey);
-
-fn answer(score: u8) -> Answer {
-    Answer::new(
-        &SURVEY,
-        "en",
-        score,
-        false,
-        InputSource::Touch,
-        ces_kiosk::clock::now(),
-    )
 }
 
 #[test]
@@ -262,4 +248,49 @@ fn answers_leave_pending_only_on_the_collectors_word() {
     assert_eq!(pending[1].reason.as_deref(), Some("waiting"));
     let rows = store.answers().unwrap();
     assert_eq!(rows[2].sync_state, "rejected");
+}
+
+#[test]
+fn pruning_deletes_only_answers_synced_before_the_cut_off() {
+    use ces_kiosk::wire::{AnswerResult, AnswerStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("a.db"), &device()).unwrap();
+    let ids: Vec<_> = (0..4)
+        .map(|_| store.record(&answer(6)).unwrap().id)
+        .collect();
+    let result = |id, status| AnswerResult {
+        id,
+        status,
+        reason: None,
+    };
+    store
+        .apply_results(&[
+            result(ids[0], AnswerStatus::Accepted),
+            result(ids[1], AnswerStatus::Rejected),
+        ])
+        .unwrap();
+    let before_sync = jiff::Timestamp::now().as_millisecond() - 60_000;
+    assert_eq!(
+        store.prune_synced(before_sync).unwrap(),
+        0,
+        "synced just now: kept"
+    );
+    let later = jiff::Timestamp::now().as_millisecond() + 1;
+    assert_eq!(store.prune_synced(later).unwrap(), 1);
+    let states: Vec<_> = store
+        .answers()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.sync_state)
+        .collect();
+    assert_eq!(
+        states,
+        ["rejected", "pending", "pending"],
+        "waiting and rejected answers stay"
+    );
+    assert_eq!(
+        store.record(&answer(5)).unwrap().seq,
+        5,
+        "the sequence goes on after pruning"
+    );
 }

@@ -29,6 +29,8 @@ pub struct SyncStatus {
     pub last_success_ms: Option<i64>,
     /// What went wrong at the last failed attempt; cleared by a success.
     pub last_error: Option<String>,
+    /// Answers the collector confirmed (accepted or duplicate) since the uploader started.
+    pub uploaded: u64,
 }
 
 impl SyncStatus {

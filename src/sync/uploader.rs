@@ -265,9 +265,11 @@ impl<T: Transport> Uploader<T> {
                     dead
                 }
             };
+            let stored = verdict.iter().filter(|r| r.status.is_stored()).count();
             if let Err(e) = self.local.call(move |s| s.apply_results(&verdict)).await {
                 return Round::StoreFailed(e.to_string());
             }
+            self.status.uploaded += stored as u64;
             self.succeeded();
         }
         self.maintain().await

@@ -2,6 +2,9 @@
 //! renderer, and a kiosk on a fresh database.
 #![allow(dead_code)]
 
+pub mod collector;
+pub mod fault_proxy;
+pub mod terminal;
 pub mod xvfb;
 
 use std::path::Path;
@@ -34,8 +37,18 @@ pub fn kiosk(dir: &Path, width: u32, height: u32) -> (Config, KioskUi) {
 }
 
 pub fn kiosk_with(config: Config, width: u32, height: u32) -> (Config, KioskUi) {
+    kiosk_syncing(config, None, width, height)
+}
+
+/// A kiosk whose stored answers are reported to the uploader behind `sync`.
+pub fn kiosk_syncing(
+    config: Config,
+    sync: Option<ces_kiosk::sync::SyncHandle>,
+    width: u32,
+    height: u32,
+) -> (Config, KioskUi) {
     headless();
-    let ui = KioskUi::new(&config).expect("window");
+    let ui = KioskUi::with_sync(&config, sync).expect("window");
     ui.window()
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
