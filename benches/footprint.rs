@@ -6,6 +6,8 @@
 //!
 //! Run with `cargo bench --bench footprint` (`-- --quick` for a short run).
 
+#[path = "support/measure.rs"]
+mod measure;
 #[path = "../tests/common/xvfb.rs"]
 mod xvfb;
 
@@ -26,7 +28,7 @@ fn main() {
         (10, Duration::from_secs(30), 2000)
     };
     println!("ces-kiosk footprint benchmark");
-    println!("machine: {}", machine());
+    println!("machine: {}", measure::machine());
     let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("scratch dir");
     println!("disk: the folder {}", work.path().display());
     println!();
@@ -53,7 +55,7 @@ fn main() {
     let mut pss_mb: Vec<f64> = pss_kb.iter().map(|kb| *kb as f64 / 1024.0).collect();
     println!(
         "PSS 1 s after start ({starts} starts): {}",
-        stats(&mut pss_mb, "MB")
+        measure::stats(&mut pss_mb, "MB")
     );
 
     let data = work.path().join("idle");
@@ -218,32 +220,5 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 }
 
 fn stats_ms(v: &mut [f64]) -> String {
-    stats(v, "ms")
-}
-
-fn stats(v: &mut [f64], unit: &str) -> String {
-    v.sort_by(f64::total_cmp);
-    let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-    format!(
-        "median {:.3} {unit}, p99 {:.3} {unit}, min {:.3}, max {:.3}",
-        pct(0.5),
-        pct(0.99),
-        v[0],
-        v[v.len() - 1]
-    )
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cpu}, {cores} cores, Linux {}", kernel.trim())
+    measure::stats(v, "ms")
 }

@@ -354,7 +354,9 @@ async fn the_fleet_view_shows_each_terminals_heartbeat() {
         Duration::from_secs(5),
     );
     running
-        .until(Duration::from_secs(20), "synced", |s| s.uploaded == 2)
+        .until(Duration::from_secs(20), "synced and reported", |s| {
+            s.uploaded == 2 && s.last_heartbeat_ms.is_some()
+        })
         .await;
     running.stop().await;
     let admin = collector.admin();

@@ -33,6 +33,8 @@ enum Next {
 struct Scripted {
     script: Arc<Mutex<VecDeque<Next>>>,
     calls: Arc<Mutex<Vec<(Instant, &'static str)>>>,
+    /// How many requests were made, to await the next one.
+    count: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Scripted {
@@ -50,7 +52,12 @@ impl Scripted {
 
 impl Transport for Scripted {
     async fn post(&self, path: &'static str, payload: Payload) -> Attempt {
-        self.calls.lock().unwrap().push((Instant::now(), path));
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push((Instant::now(), path));
+            calls.len()
+        };
+        self.count.send_replace(n);
         let ok = |body: Vec<u8>| Attempt::Answered {
             status: 200,
             retry_after: None,
@@ -209,9 +216,12 @@ async fn a_new_answer_goes_up_after_the_upload_delay_and_the_queue_is_seen_every
     assert_eq!(uploaded.len(), 1);
     assert_eq!(uploaded[0] - tapped, settings().upload_delay);
 
-    // With nothing new, the next look at the queue is one heartbeat after the last round.
+    // With nothing new, the next look at the queue is one heartbeat after the last round,
+    // and the heartbeat that is due by then goes with it.
     terminal.record(1);
     run.until(|s| s.uploaded == 2).await;
+    let mut count = transport.count.subscribe();
+    count.wait_for(|&n| n == 4).await.unwrap();
     let uploaded = transport.calls("v1/answers");
     assert_eq!(uploaded[1] - uploaded[0], settings().heartbeat);
     let beats = transport.calls("v1/heartbeat");

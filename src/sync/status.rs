@@ -27,6 +27,8 @@ pub struct SyncStatus {
     pub oldest_pending_ms: Option<i64>,
     /// When the collector last confirmed something (Unix ms, device clock).
     pub last_success_ms: Option<i64>,
+    /// When the collector last took a heartbeat (Unix ms, device clock).
+    pub last_heartbeat_ms: Option<i64>,
     /// What went wrong at the last failed attempt; cleared by a success.
     pub last_error: Option<String>,
     /// Answers the collector confirmed (accepted or duplicate) since the uploader started.

@@ -17,7 +17,7 @@ use crate::sync::batch;
 use crate::sync::policy::{Backoff, Disposition, classify};
 use crate::sync::status::{Link, SyncStatus};
 use crate::sync::transport::{Attempt, Transport};
-use crate::wire::Heartbeat;
+use crate::wire::{AnswerResult, Heartbeat};
 
 /// How the uploader batches and paces itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,64 +215,92 @@ impl<T: Transport> Uploader<T> {
             }
             let device_time = crate::clock::now().local;
             let batch = batch::encode(&waiting, self.settings.batch_max_bytes, &device_time);
-            let ids = batch.ids;
-            let (status, retry_after, body) =
-                match self.transport.post("v1/answers", batch.payload).await {
-                    Attempt::NoAnswer(error) => return Round::Retry { after: None, error },
-                    Attempt::Answered {
-                        status,
-                        retry_after,
-                        body,
-                    } => (status, retry_after, body),
-                };
-            let error = || batch::error_message(status, &body);
-            let verdict = match classify(status) {
-                Disposition::Answered => match batch::results(&ids, &body) {
-                    Ok(results) if !results.is_empty() => results,
-                    Ok(_) => {
-                        return Round::Fault {
-                            after: None,
-                            error: "the collector's reply named none of the answers sent".into(),
-                        };
-                    }
-                    Err(error) => return Round::Fault { after: None, error },
-                },
-                Disposition::Retry => {
-                    return Round::Retry {
-                        after: retry_after,
-                        error: error(),
-                    };
-                }
-                Disposition::ServerFault => {
-                    return Round::Fault {
-                        after: retry_after,
-                        error: error(),
-                    };
-                }
-                Disposition::Unauthorized => return Round::Unauthorized(error()),
-                Disposition::Split if ids.len() > 1 => {
-                    self.limit = (ids.len() / 2).max(1);
-                    tracing::info!(batch = self.limit, "the collector wants smaller batches");
-                    continue;
-                }
-                Disposition::Split | Disposition::Refused => {
-                    let dead = batch::refusal(&ids, status, &body);
-                    tracing::warn!(
-                        answers = dead.len(),
-                        "answers refused by the collector are kept as dead letters: {}",
-                        error()
-                    );
-                    dead
-                }
+            let attempt = self.transport.post("v1/answers", batch.payload).await;
+            // `None`: the collector wants smaller batches; nothing of this one was stored.
+            let verdict = match self.verdict(&batch.ids, attempt) {
+                Ok(verdict) => verdict.unwrap_or_default(),
+                Err(end) => return end,
             };
-            let stored = verdict.iter().filter(|r| r.status.is_stored()).count();
-            if let Err(e) = self.local.call(move |s| s.apply_results(&verdict)).await {
+            if let Err(e) = self.write(verdict).await {
                 return Round::StoreFailed(e.to_string());
             }
-            self.status.uploaded += stored as u64;
-            self.succeeded();
         }
         self.maintain().await
+    }
+
+    /// Writes a verdict to the store and counts it.
+    async fn write(&mut self, verdict: Vec<AnswerResult>) -> Result<(), StoreError> {
+        if verdict.is_empty() {
+            return Ok(());
+        }
+        let verdict = self
+            .local
+            .call(move |s| s.apply_results(&verdict).map(|()| verdict))
+            .await?;
+        self.written(&verdict);
+        Ok(())
+    }
+
+    /// What to write after one upload: the per-answer verdict, `None` to send smaller
+    /// batches, or how the round ends.
+    fn verdict(
+        &mut self,
+        ids: &[uuid::Uuid],
+        attempt: Attempt,
+    ) -> Result<Option<Vec<AnswerResult>>, Round> {
+        let (status, retry_after, body) = match attempt {
+            Attempt::NoAnswer(error) => return Err(Round::Retry { after: None, error }),
+            Attempt::Answered {
+                status,
+                retry_after,
+                body,
+            } => (status, retry_after, body),
+        };
+        let error = || batch::error_message(status, &body);
+        match classify(status) {
+            Disposition::Answered => match batch::results(ids, &body) {
+                Ok(results) if !results.is_empty() => Ok(Some(results)),
+                Ok(_) => Err(Round::Fault {
+                    after: None,
+                    error: "the collector's reply named none of the answers sent".into(),
+                }),
+                Err(error) => Err(Round::Fault { after: None, error }),
+            },
+            Disposition::Retry => Err(Round::Retry {
+                after: retry_after,
+                error: error(),
+            }),
+            Disposition::ServerFault => Err(Round::Fault {
+                after: retry_after,
+                error: error(),
+            }),
+            Disposition::Unauthorized => Err(Round::Unauthorized(error())),
+            Disposition::Split if ids.len() > 1 => {
+                self.limit = (ids.len() / 2).max(1);
+                tracing::info!(batch = self.limit, "the collector wants smaller batches");
+                Ok(None)
+            }
+            Disposition::Split | Disposition::Refused => {
+                let dead = batch::refusal(ids, status, &body);
+                tracing::warn!(
+                    answers = dead.len(),
+                    "answers refused by the collector are kept as dead letters: {}",
+                    error()
+                );
+                Ok(Some(dead))
+            }
+        }
+    }
+
+    /// Counts a verdict the store has written, and shows the progress.
+    fn written(&mut self, verdict: &[AnswerResult]) {
+        let stored = verdict.iter().filter(|r| r.status.is_stored()).count() as u64;
+        let rejected = verdict.len() as u64 - stored;
+        self.status.uploaded += stored;
+        self.status.pending = self.status.pending.saturating_sub(stored + rejected);
+        self.status.dead_letters += rejected;
+        self.succeeded();
+        self.publish();
     }
 
     /// After a drained queue: the heartbeat when due, and pruning when due.
@@ -327,6 +355,7 @@ impl<T: Transport> Uploader<T> {
                 Disposition::Answered => {
                     self.last_heartbeat = Some(Instant::now());
                     self.succeeded();
+                    self.status.last_heartbeat_ms = self.status.last_success_ms;
                     Round::Drained
                 }
                 Disposition::Retry => Round::Retry {
@@ -417,10 +446,17 @@ impl<T: Transport> Uploader<T> {
             }
             Err(e) => tracing::warn!("cannot count waiting answers: {e}"),
         }
-        let status = self.status.clone();
+        self.publish();
+    }
+
+    /// Publishes the status if it changed.
+    fn publish(&self) {
+        let status = &self.status;
         self.status_tx.send_if_modified(|s| {
-            let changed = *s != status;
-            *s = status;
+            let changed = s != status;
+            if changed {
+                s.clone_from(status);
+            }
             changed
         });
     }

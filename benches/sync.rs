@@ -1,0 +1,321 @@
+//! Sync and ingest benchmark: the real uploader draining a queue to the real collector on
+//! loopback, against the same answers sent one request each, and the collector taking
+//! batches from 200 concurrent simulated terminals.
+//!
+//! Prints answers per second (median over runs) and per-batch latency (median and p99).
+//! Run with `cargo bench --bench sync` (`-- --quick` for a short run).
+
+#[path = "support/measure.rs"]
+mod measure;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
+use ces_kiosk::collector::{Collector, Limits, Settings as CollectorSettings};
+use ces_kiosk::config::Device;
+use ces_kiosk::credential::{Credential, Kind};
+use ces_kiosk::store::Store;
+use ces_kiosk::survey::{Answer, InputSource};
+use ces_kiosk::sync::policy::Backoff;
+use ces_kiosk::sync::{HttpTransport, Settings, Uploader, batch};
+use tokio_util::sync::CancellationToken;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (queued, single, runs, devices, batches) = if quick {
+        (20_000, 1_000, 2, 200, 5)
+    } else {
+        (100_000, 5_000, 5, 200, 20)
+    };
+    println!("ces-kiosk sync benchmark");
+    println!("machine: {}", measure::machine());
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("scratch dir");
+    println!("disk: the folder {}", work.path().display());
+    ces_kiosk::sync::transport::install_crypto_provider();
+
+    let template = work.path().join("queued.db");
+    let t = Instant::now();
+    fill(&template, queued);
+    println!(
+        "\nqueued {queued} answers with Store::record in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let small = work.path().join("small.db");
+    fill(&small, single);
+
+    let mut drained = vec![];
+    for run in 0..runs {
+        let rate = drain(work.path(), &template, run, queued, 1000);
+        println!("  drain run {}: {rate:.0} answers/s", run + 1);
+        drained.push(rate);
+    }
+    let mut singles = vec![];
+    for run in 0..runs.min(3) {
+        let rate = drain(work.path(), &small, 100 + run, single, 1);
+        println!("  one-per-request run {}: {rate:.0} answers/s", run + 1);
+        singles.push(rate);
+    }
+    let drain_median = median(&mut drained);
+    let single_median = median(&mut singles);
+    println!(
+        "drain {queued} queued answers, batches of up to 1000 (gzip), to a loopback collector: \
+         median {drain_median:.0} answers/s over {runs} runs (target >= 50000)"
+    );
+    println!(
+        "the same kind of answers one request each ({single} queued): median {single_median:.0} \
+         answers/s; batching is {:.0}x faster (target >= 50x)",
+        drain_median / single_median
+    );
+
+    println!();
+    let (rate, mut latencies) = ingest(work.path(), devices, batches, 50);
+    println!(
+        "collector ingest, {devices} concurrent simulated devices x {batches} batches of 50 \
+         answers (gzip): {rate:.0} answers/s"
+    );
+    println!(
+        "  batch latency ({} batches): {}",
+        latencies.len(),
+        measure::stats(&mut latencies, "ms")
+    );
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn device() -> Device {
+    Device {
+        id: "bench-1".into(),
+        site: "bench-site".into(),
+        touchpoint: "bench-desk".into(),
+    }
+}
+
+/// A terminal database with `n` answers waiting, recorded the way a terminal records them.
+fn fill(path: &Path, n: usize) {
+    let survey = ces_kiosk::demo::config(Path::new(".")).unwrap().survey;
+    let mut store = Store::open(path, &device()).unwrap();
+    for i in 0..n {
+        let score = 4 + (i % 4) as u8; // no follow-up holds these back
+        let a = Answer::new(
+            &survey,
+            "en",
+            score,
+            false,
+            InputSource::Touch,
+            ces_kiosk::clock::now(),
+        );
+        store.record(&a).unwrap();
+    }
+}
+
+/// A collector on 127.0.0.1:0 on its own runtime, with `devices` enrolled.
+struct Bench {
+    runtime: tokio::runtime::Runtime,
+    url: String,
+    credentials: Vec<(String, Credential)>,
+    shutdown: CancellationToken,
+}
+
+fn collector(dir: &Path, devices: usize) -> Bench {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = dir.join("collector.db");
+    let storage = Arc::new(SqliteStorage::open(&db).unwrap());
+    let mut settings = CollectorSettings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
+    settings.limits = Limits {
+        device_requests_per_second: 1_000_000,
+        device_burst: 1_000_000,
+        ..Limits::default()
+    };
+    let shutdown = CancellationToken::new();
+    let (url, credentials) = runtime.block_on(async {
+        let mut credentials = vec![];
+        for i in 0..devices {
+            let c = Credential::generate(Kind::Device);
+            let id = if i == 0 {
+                "bench-1".to_owned()
+            } else {
+                format!("sim-{i}")
+            };
+            storage
+                .add_device(NewDevice {
+                    id: id.clone(),
+                    site: "bench-site".into(),
+                    touchpoint: "bench-desk".into(),
+                    credential_hash: c.hash(),
+                    created_at_ms: 0,
+                })
+                .await
+                .unwrap();
+            credentials.push((id, c));
+        }
+        let collector = Collector::bind(settings, storage).await.unwrap();
+        let url = format!("http://{}/", collector.local_addr());
+        tokio::spawn(collector.run_until_stopped(shutdown.clone()));
+        (url, credentials)
+    });
+    Bench {
+        runtime,
+        url,
+        credentials,
+        shutdown,
+    }
+}
+
+/// Drains `count` of the queued answers (a copy of `template`) with batches of `batch`;
+/// returns answers per second.
+fn drain(dir: &Path, template: &Path, run: usize, count: usize, batch: usize) -> f64 {
+    let dir = dir.join(format!("drain-{run}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("answers.db");
+    std::fs::copy(template, &db).unwrap();
+    let bench = collector(&dir, 1);
+    let settings = Settings {
+        batch_max_answers: batch,
+        batch_max_bytes: Settings::BATCH_MAX_BYTES,
+        upload_delay: Duration::ZERO,
+        heartbeat: Duration::from_secs(3600),
+        keep_synced: Duration::from_secs(86_400),
+        backoff: Backoff::default(),
+    };
+    let transport = HttpTransport::new(
+        reqwest::Url::parse(&bench.url).unwrap(),
+        &bench.credentials[0].1,
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let uploader_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rate = uploader_rt.block_on(async {
+        let (uploader, handle) = Uploader::new(transport, db, device(), settings);
+        let mut status = handle.status();
+        let stop = CancellationToken::new();
+        let t = Instant::now();
+        let task = tokio::spawn(uploader.run(stop.clone()));
+        status
+            .wait_for(|s| s.uploaded as usize >= count)
+            .await
+            .unwrap();
+        let elapsed = t.elapsed();
+        let last_error = status.borrow().last_error.clone();
+        assert!(last_error.is_none(), "{last_error:?}");
+        stop.cancel();
+        task.await.unwrap();
+        count as f64 / elapsed.as_secs_f64()
+    });
+    bench.shutdown.cancel();
+    bench.runtime.shutdown_timeout(Duration::from_secs(5));
+    rate
+}
+
+/// `devices` simulated terminals each send `batches` batches of `size` answers at once;
+/// returns answers per second and each batch's latency in ms.
+fn ingest(dir: &Path, devices: usize, batches: usize, size: usize) -> (f64, Vec<f64>) {
+    let dir = dir.join("ingest");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bench = collector(&dir, devices);
+    let survey = ces_kiosk::demo::config(Path::new(".")).unwrap().survey;
+    // Every request body made up front, compressed as the terminal does it.
+    let bodies: Vec<(Credential, Vec<ces_kiosk::sync::Payload>)> = bench
+        .credentials
+        .iter()
+        .map(|(_, cred)| {
+            let payloads = (0..batches)
+                .map(|b| {
+                    let answers: Vec<_> = (0..size)
+                        .map(|i| {
+                            let a = Answer::new(
+                                &survey,
+                                "en",
+                                1 + (i % 7) as u8,
+                                false,
+                                InputSource::Touch,
+                                ces_kiosk::clock::now(),
+                            );
+                            wire(&a, (b * size + i + 1) as i64)
+                        })
+                        .collect();
+                    batch::encode(&answers, usize::MAX, &ces_kiosk::clock::now().local).payload
+                })
+                .collect();
+            (cred.clone(), payloads)
+        })
+        .collect();
+    let load = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = bench.url.clone();
+    let (elapsed, latencies) = load.block_on(async move {
+        let t = Instant::now();
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .map(|(cred, payloads)| {
+                let url = format!("{url}v1/answers");
+                tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    let mut latencies = vec![];
+                    for p in payloads {
+                        let sent = Instant::now();
+                        let reply = client
+                            .post(&url)
+                            .bearer_auth(cred.expose())
+                            .header("content-type", "application/json")
+                            .header("content-encoding", "gzip")
+                            .body(p.bytes)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(reply.status(), 200);
+                        reply.bytes().await.unwrap();
+                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        let mut all = vec![];
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        (t.elapsed(), all)
+    });
+    bench.shutdown.cancel();
+    bench.runtime.shutdown_timeout(Duration::from_secs(5));
+    let total = (devices * batches * size) as f64;
+    (total / elapsed.as_secs_f64(), latencies)
+}
+
+/// An answer as it goes over the wire, without a database in between.
+fn wire(a: &Answer, seq: i64) -> ces_kiosk::wire::WireAnswer {
+    ces_kiosk::wire::WireAnswer {
+        id: a.id,
+        seq,
+        boot_id: ces_kiosk::clock::boot_id(),
+        device_time: a.time.local.clone(),
+        device_time_ms: a.time.unix_ms,
+        clock_trusted: a.time.trusted,
+        question_id: a.question_id.clone(),
+        question_version: a.question_version,
+        language: a.language.clone(),
+        scale: a.scale,
+        direction: a.scale.direction(),
+        score: a.score,
+        low: a.low,
+        reason: None,
+        suppressed: a.suppressed,
+        input: a.input.as_str().to_owned(),
+    }
+}
