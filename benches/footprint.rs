@@ -1,5 +1,8 @@
 //! Footprint and latency benchmark of the real `ces-kiosk` binary under a virtual X server.
 //!
+//! The terminal runs as installed: `run` with the demo survey and an `[upstream]` section,
+//! syncing to a collector that this program runs beside it (not counted in the figures).
+//!
 //! Prints: time to first window and PSS after start (over several starts), CPU used while the
 //! terminal sits idle for 30 s, and store commit latency next to a bare SQLite WAL +
 //! `synchronous=FULL` insert on the same disk. Needs `Xvfb` and `xdotool`.
@@ -33,13 +36,15 @@ fn main() {
     println!("disk: the folder {}", work.path().display());
     println!();
 
+    let central = Central::start(work.path());
     let xvfb = Xvfb::start();
     let bin = env!("CARGO_BIN_EXE_ces-kiosk");
     let mut window_ms = vec![];
     let mut pss_kb = vec![];
     for i in 0..starts {
         let data = work.path().join(format!("start-{i}"));
-        let mut kiosk = xvfb.spawn_kiosk(bin, &data);
+        let config = central.terminal(&data);
+        let mut kiosk = xvfb.spawn_kiosk(bin, &config);
         let t0 = Instant::now();
         window_ms.push(xvfb.wait_for_window(&mut kiosk, t0));
         // Let start-up work (store open, first frames) settle before measuring memory.
@@ -58,8 +63,8 @@ fn main() {
         measure::stats(&mut pss_mb, "MB")
     );
 
-    let data = work.path().join("idle");
-    let mut kiosk = xvfb.spawn_kiosk(bin, &data);
+    let config = central.terminal(&work.path().join("idle"));
+    let mut kiosk = xvfb.spawn_kiosk(bin, &config);
     xvfb.wait_for_window(&mut kiosk, Instant::now());
     std::thread::sleep(Duration::from_secs(2));
     let before = cpu_ns(kiosk.id());
@@ -93,15 +98,15 @@ fn main() {
 
 /// Starting and timing the kiosk on the virtual X server.
 trait KioskDisplay {
-    fn spawn_kiosk(&self, bin: &str, data: &Path) -> Child;
+    fn spawn_kiosk(&self, bin: &str, config: &Path) -> Child;
     fn wait_for_window(&self, kiosk: &mut Child, t0: Instant) -> f64;
 }
 
 impl KioskDisplay for Xvfb {
-    fn spawn_kiosk(&self, bin: &str, data: &Path) -> Child {
+    fn spawn_kiosk(&self, bin: &str, config: &Path) -> Child {
         Command::new(bin)
-            .args(["demo", "--data"])
-            .arg(data)
+            .args(["run", "--windowed", "--config"])
+            .arg(config)
             .env("DISPLAY", &self.display)
             .env("SLINT_BACKEND", "winit-software")
             .env("RUST_LOG", "error")
@@ -124,6 +129,67 @@ impl KioskDisplay for Xvfb {
                 "no window after 20 s"
             );
         }
+    }
+}
+
+/// The collector the terminals sync to, on 127.0.0.1 in this process.
+struct Central {
+    url: String,
+    credential: ces_kiosk::credential::Credential,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Central {
+    fn start(dir: &Path) -> Central {
+        use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
+        use ces_kiosk::credential::{Credential, Kind};
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let db = dir.join("collector.db");
+        let storage = std::sync::Arc::new(SqliteStorage::open(&db).expect("collector database"));
+        let credential = Credential::generate(Kind::Device);
+        let device = NewDevice {
+            id: "demo-1".into(),
+            site: "demo-store".into(),
+            touchpoint: "returns-desk".into(),
+            credential_hash: credential.hash(),
+            created_at_ms: 0,
+        };
+        let settings = ces_kiosk::collector::Settings::new(([127, 0, 0, 1], 0).into(), db);
+        let url = runtime.block_on(async {
+            storage.add_device(device).await.expect("device added");
+            let collector = ces_kiosk::collector::Collector::bind(settings, storage)
+                .await
+                .expect("collector binds");
+            let url = format!("http://{}/", collector.local_addr());
+            let forever = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(collector.run_until_stopped(forever));
+            url
+        });
+        Central {
+            url,
+            credential,
+            _runtime: runtime,
+        }
+    }
+
+    /// A terminal config in `data`: the demo survey, syncing to this collector.
+    fn terminal(&self, data: &Path) -> std::path::PathBuf {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(data).expect("terminal folder");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(data.join("credential"))
+            .expect("credential file");
+        std::io::Write::write_all(&mut file, self.credential.expose().as_bytes()).unwrap();
+        let config = data.join("terminal.toml");
+        let upstream = format!(
+            "\n[upstream]\nurl = \"{}\"\ncredential_file = \"credential\"\n",
+            self.url
+        );
+        std::fs::write(&config, format!("{}{upstream}", ces_kiosk::demo::DEMO_TOML)).unwrap();
+        config
     }
 }
 

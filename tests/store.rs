@@ -294,3 +294,27 @@ fn pruning_deletes_only_answers_synced_before_the_cut_off() {
         "the sequence goes on after pruning"
     );
 }
+
+#[test]
+fn two_connections_opening_a_new_database_at_once_both_get_the_schema() {
+    // The store thread and the uploader open the same file at start-up.
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let opened: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let both: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        Store::open(&path, &device())
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            both.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(opened, [Ok(()), Ok(())]);
+        let mut store = Store::open(&path, &device()).unwrap();
+        assert_eq!(store.record(&answer(5)).unwrap().seq, 1);
+    }
+}

@@ -71,7 +71,10 @@ pub fn answer(a: WireAnswer, skew_ms: i64) -> Result<CheckedAnswer, String> {
         c.is_ascii_lowercase() || c == '-'
     })?;
     if let Some(reason) = &a.reason {
-        field("reason", reason, 64, |c| c.is_ascii_graphic())?;
+        // The terminal's config allows any reason id without spaces (`survey.follow_up`).
+        field("reason", reason, 64, |c| {
+            !c.is_whitespace() && !c.is_control()
+        })?;
     }
     let (ts, offset) = time(&a.device_time).map_err(|e| format!("device_time: {e}"))?;
     if ts.as_millisecond() != a.device_time_ms {

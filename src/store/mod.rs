@@ -83,6 +83,28 @@ pub enum StoreError {
     Stopped,
 }
 
+impl StoreError {
+    /// Whether this is another connection opening the same new file at the same moment.
+    fn is_start_up_race(&self) -> bool {
+        match self {
+            StoreError::Open { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            // The loser of the race finds a table the winner just created.
+            StoreError::Migrate(rusqlite_migration::Error::RusqliteError { err, .. }) => matches!(
+                err.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::Unknown
+                )
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
@@ -98,7 +120,25 @@ pub const SYNCHRONOUS_FULL: i64 = 2;
 
 impl Store {
     /// Opens (creating if needed) the database at `path`, makes it durable and migrates it.
+    ///
+    /// The store thread and the uploader open the same file at start-up. On a new file both
+    /// switch it to WAL and create the schema at once; SQLite then refuses one of them
+    /// ("database is locked", or a table that exists), which tries again shortly after.
     pub fn open(path: &Path, device: &Device) -> Result<Store, StoreError> {
+        const ATTEMPTS: u32 = 50;
+        let mut attempt = 1;
+        loop {
+            match Store::try_open(path, device) {
+                Err(e) if attempt < ATTEMPTS && e.is_start_up_race() => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn try_open(path: &Path, device: &Device) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
                 path: dir.to_owned(),
@@ -134,11 +174,7 @@ impl Store {
                 found: sync.to_string(),
             });
         }
-        // The store thread and the uploader open the same file at start-up; on a new file
-        // both may try to create the schema, and the one that loses finds it done on retry.
-        if migrations().to_latest(&mut conn).is_err() {
-            migrations().to_latest(&mut conn)?;
-        }
+        migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,
             device: device.clone(),
