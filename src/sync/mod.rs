@@ -3,11 +3,13 @@
 //! - `policy`: which outcomes are retried, backoff with full jitter, `Retry-After`.
 //! - `batch`: building a batch (count and byte caps, gzip) and reading the verdict on it.
 //! - `transport`: the HTTP client, behind a trait.
-//! - `uploader`: the task that ties them together and publishes a [`SyncStatus`].
+//! - `uploader`: the task that ties them together and publishes a [`SyncStatus`]; `local`:
+//!   its connection to the terminal database.
 //! - `status`: what the uploader publishes, for the sync indicator and heartbeats.
 //! - `thread`: the async thread the uploader runs on, beside the UI thread.
 
 pub mod batch;
+mod local;
 pub mod policy;
 pub mod status;
 mod thread;

@@ -4,7 +4,6 @@
 //! their retention, and publishes how the upload stands.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -12,8 +11,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Device, Upstream};
-use crate::store::{Store, StoreError, SyncCounts};
+use crate::store::{StoreError, SyncCounts};
 use crate::sync::batch;
+use crate::sync::local::Local;
 use crate::sync::policy::{Backoff, Disposition, classify};
 use crate::sync::status::{Link, SyncStatus};
 use crate::sync::transport::{Attempt, Transport};
@@ -142,11 +142,7 @@ impl<T: Transport> Uploader<T> {
         let limit = settings.batch_max_answers.max(1);
         let uploader = Uploader {
             transport,
-            local: Local {
-                path: db,
-                device,
-                store: Arc::default(),
-            },
+            local: Local::new(db, device),
             settings,
             commands,
             status_tx,
@@ -459,36 +455,5 @@ impl<T: Transport> Uploader<T> {
             }
             changed
         });
-    }
-}
-
-/// The uploader's own connection to the terminal database, used off the async threads.
-struct Local {
-    path: PathBuf,
-    device: Device,
-    store: Arc<Mutex<Option<Store>>>,
-}
-
-impl Local {
-    /// Runs `f` on the store in a blocking thread, opening the store first if needed. After
-    /// a failure the connection is dropped: a failed fsync is never retried on it.
-    async fn call<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
-    ) -> Result<R, StoreError> {
-        let (path, device, slot) = (self.path.clone(), self.device.clone(), self.store.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            if slot.is_none() {
-                *slot = Some(Store::open(&path, &device)?);
-            }
-            let result = f(slot.as_mut().expect("opened above"));
-            if result.is_err() {
-                *slot = None;
-            }
-            result
-        })
-        .await
-        .unwrap_or(Err(StoreError::Stopped))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod collector;
 pub mod fault_proxy;
+pub mod requests;
 pub mod terminal;
 pub mod xvfb;
 

@@ -1,7 +1,7 @@
-//! The collector's HTTP protocol, black-box against the real collector on 127.0.0.1 with a
+//! The collector's ingest protocol, black-box against the real collector on 127.0.0.1 with a
 //! real SQLite file: authentication, bad input, exactly-once storage under replays and
-//! concurrency, the CES report's maths on a hand-computed data set, exports, rate limits and
-//! a graceful shutdown that finishes the batch in flight.
+//! concurrency, rate limits, heartbeats, and a graceful shutdown that finishes the batch in
+//! flight.
 
 mod common;
 
@@ -10,98 +10,10 @@ use std::time::Duration;
 
 use ces_kiosk::collector::Limits;
 use ces_kiosk::credential::Credential;
-use ces_kiosk::wire::{BatchResponse, ErrorBody, Report};
+use ces_kiosk::wire::ErrorBody;
 use common::collector::{TestCollector, client};
-use serde_json::{Value, json};
-
-/// An answer as a terminal sends it, at local time `local` (RFC 3339 with offset).
-fn answer(scale: &str, score: u8, local: &str) -> Value {
-    let ms = local.parse::<jiff::Timestamp>().unwrap().as_millisecond();
-    json!({
-        "id": uuid::Uuid::now_v7(), "seq": 1, "boot_id": "6c1d7f0e-3b9a-4a51-b0c4-3f8f2b3e9d11",
-        "device_time": local, "device_time_ms": ms, "clock_trusted": true,
-        "question_id": "returns-ease", "question_version": 1, "language": "en",
-        "scale": scale, "direction": "higher_is_easier", "score": score, "low": score <= 3,
-        "suppressed": false, "input": "touch"
-    })
-}
-
-fn now_answer(score: u8) -> Value {
-    answer("ces7", score, &ces_kiosk::clock::now().local)
-}
-
-fn batch(answers: Vec<Value>) -> Value {
-    json!({ "device_time": ces_kiosk::clock::now().local, "answers": answers })
-}
-
-struct Reply {
-    status: u16,
-    retry_after: Option<String>,
-    body: Value,
-}
-
-async fn post(
-    c: &TestCollector,
-    path: &str,
-    credential: Option<&Credential>,
-    body: Vec<u8>,
-    gzip: bool,
-) -> Reply {
-    let mut request = client().post(format!("{}{path}", c.url)).body(body);
-    if let Some(cred) = credential {
-        request = request.bearer_auth(cred.expose());
-    }
-    if gzip {
-        request = request.header("content-encoding", "gzip");
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let text = response.text().await.unwrap();
-    Reply {
-        status,
-        retry_after,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
-}
-
-async fn upload(c: &TestCollector, credential: &Credential, body: &Value) -> Reply {
-    post(
-        c,
-        "v1/answers",
-        Some(credential),
-        serde_json::to_vec(body).unwrap(),
-        false,
-    )
-    .await
-}
-
-fn statuses(reply: &Reply) -> Vec<String> {
-    let r: BatchResponse = serde_json::from_value(reply.body.clone()).unwrap();
-    r.results
-        .iter()
-        .map(|r| {
-            serde_json::to_value(r.status)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
-}
-
-async fn get(c: &TestCollector, path: &str, token: &Credential) -> (u16, String) {
-    let r = client()
-        .get(format!("{}{path}", c.url))
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
+use common::requests::*;
+use serde_json::json;
 
 #[tokio::test]
 async fn credentials_decide_who_may_upload_and_who_may_read() {
@@ -330,145 +242,6 @@ async fn a_batch_replayed_three_times_and_sent_twice_at_once_is_stored_once() {
         })
         .unwrap();
     assert_eq!(counted, 100, "the fleet counts each answer once");
-}
-
-#[tokio::test]
-async fn the_report_matches_a_hand_computed_data_set() {
-    let c = TestCollector::start();
-    let a = c.add_device("dev-a", "store-a", "returns");
-    let b = c.add_device("dev-b", "store-b", "returns");
-    let at = |day: u8, hour: u8| format!("2026-11-{day:02}T{hour:02}:15:00+01:00");
-    // store-a, ces7, 20 November: 7 6 6 5 3 1, and two suppressed taps.
-    let mut day1: Vec<Value> = [7, 6, 6, 5, 3, 1]
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| answer("ces7", s, &at(20, 9 + (i as u8 % 2))))
-        .collect();
-    for _ in 0..2 {
-        let mut tap = answer("ces7", 1, &at(20, 9));
-        tap["suppressed"] = json!(true);
-        day1.push(tap);
-    }
-    // store-a, 21 November: 2 2 4 7, one of them at 00:30 local (23:30 UTC on the 20th).
-    let mut day2: Vec<Value> = [2, 2, 4]
-        .iter()
-        .map(|&s| answer("ces7", s, &at(21, 14)))
-        .collect();
-    day2.push(answer("ces7", 7, "2026-11-21T00:30:00+01:00"));
-    // store-b, smiley3, 20 November: 3 3 2 1 3.
-    let faces: Vec<Value> = [3, 3, 2, 1, 3]
-        .iter()
-        .map(|&s| answer("smiley3", s, &at(20, 12)))
-        .collect();
-    for (cred, answers) in [(&a, day1), (&a, day2), (&b, faces)] {
-        assert_eq!(upload(&c, cred, &batch(answers)).await.status, 200);
-    }
-
-    let admin = c.admin();
-    let (status, text) = get(&c, "v1/report", &admin).await;
-    assert_eq!(status, 200, "{text}");
-    let report: Report = serde_json::from_str(&text).unwrap();
-    let group = |site: &str, date: &str| {
-        report
-            .groups
-            .iter()
-            .find(|g| g.site == site && g.date == date)
-            .unwrap_or_else(|| panic!("a group for {site} on {date}: {text}"))
-    };
-    let close = |x: Option<f64>, y: f64| (x.unwrap() - y).abs() < 1e-9;
-
-    let g = group("store-a", "2026-11-20");
-    assert_eq!((g.n, g.suppressed), (6, 2));
-    assert!(close(g.mean, 28.0 / 6.0), "{:?}", g.mean);
-    assert!(close(g.pct_easy, 400.0 / 6.0) && close(g.pct_difficult, 200.0 / 6.0));
-    assert_eq!(g.distribution, [1, 0, 1, 0, 1, 2, 1]);
-    assert_eq!(g.formula, ces_kiosk::survey::Scale::Ces7.formula());
-
-    let g = group("store-a", "2026-11-21");
-    assert_eq!(g.n, 4, "the 00:30 answer counts on its local day");
-    assert!(close(g.mean, 3.75) && close(g.pct_easy, 25.0) && close(g.pct_difficult, 50.0));
-
-    let g = group("store-b", "2026-11-20");
-    assert_eq!((g.n, g.scale.as_str()), (5, "smiley3"));
-    assert!(close(g.mean, 2.4) && close(g.pct_easy, 60.0) && close(g.pct_difficult, 20.0));
-    assert_eq!(report.groups.len(), 3, "scales and sites are never mixed");
-    assert_eq!(report.formulas.len(), 2, "one formula per scale shown");
-
-    let (_, text) = get(
-        &c,
-        "v1/report?by=hour&site=store-a&from=2026-11-20&to=2026-11-20",
-        &admin,
-    )
-    .await;
-    let by_hour: Report = serde_json::from_str(&text).unwrap();
-    let hours: Vec<(Option<u8>, u64)> = by_hour.groups.iter().map(|g| (g.hour, g.n)).collect();
-    assert_eq!(hours, [(Some(9), 3), (Some(10), 3)]);
-
-    let (status, csv) = get(&c, "v1/report?format=csv", &admin).await;
-    assert_eq!(status, 200);
-    assert_eq!(csv.lines().count(), 4, "{csv}");
-    assert!(csv.contains("2026-11-21,,store-a,returns,returns-ease,1,ces7,higher_is_easier,4,3.7500,25.0000,50.0000,0,0;2;0;1;0;0;1,"), "{csv}");
-}
-
-#[tokio::test]
-async fn exports_stream_every_answer_as_csv_or_json_with_filters() {
-    let c = TestCollector::start();
-    let a = c.add_device("dev-a", "store-a", "returns");
-    let b = c.add_device("dev-b", "store-b", "desk");
-    upload(
-        &c,
-        &a,
-        &batch(
-            (0..30)
-                .map(|_| answer("ces7", 6, "2026-11-20T10:00:00+01:00"))
-                .collect(),
-        ),
-    )
-    .await;
-    upload(
-        &c,
-        &b,
-        &batch(
-            (0..12)
-                .map(|_| answer("ces5", 2, "2026-11-22T10:00:00+01:00"))
-                .collect(),
-        ),
-    )
-    .await;
-    let admin = c.admin();
-
-    let (status, csv) = get(&c, "v1/export", &admin).await;
-    assert_eq!(status, 200);
-    let mut lines = csv.lines();
-    assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("id,device_id,site,touchpoint,seq,")
-    );
-    assert_eq!(lines.count(), 42);
-
-    let (status, json) = get(&c, "v1/export?format=json&site=store-b", &admin).await;
-    assert_eq!(status, 200);
-    let rows: Vec<ces_kiosk::wire::ExportRow> = serde_json::from_str(&json).unwrap();
-    assert_eq!(rows.len(), 12);
-    assert!(
-        rows.iter()
-            .all(|r| r.device_id == "dev-b" && r.scale.as_str() == "ces5" && r.score == 2)
-    );
-    assert!(
-        rows.iter()
-            .all(|r| r.local_date == "2026-11-22" && !r.time_estimated)
-    );
-
-    let (_, json) = get(&c, "v1/export?format=json&from=2026-11-21", &admin).await;
-    assert_eq!(serde_json::from_str::<Vec<Value>>(&json).unwrap().len(), 12);
-    let (_, json) = get(&c, "v1/export?format=json&to=2026-11-19", &admin).await;
-    assert_eq!(json.trim(), "[]");
-
-    assert_eq!(get(&c, "v1/export?from=last-week", &admin).await.0, 400);
-    assert_eq!(get(&c, "v1/export?by=hour", &admin).await.0, 400);
-    assert_eq!(get(&c, "v1/export?colour=red", &admin).await.0, 400);
 }
 
 #[tokio::test]
