@@ -121,11 +121,15 @@ struct Run {
 }
 
 fn start(terminal: &Terminal, transport: Scripted) -> Run {
+    start_with(terminal, transport, settings())
+}
+
+fn start_with(terminal: &Terminal, transport: Scripted, settings: Settings) -> Run {
     let (uploader, handle) = Uploader::new(
         transport,
         terminal.db.clone(),
         terminal.device.clone(),
-        settings(),
+        settings,
     );
     let shutdown = CancellationToken::new();
     tokio::spawn(uploader.run(shutdown.clone()));
@@ -256,4 +260,38 @@ async fn a_refused_credential_waits_an_hour_unless_staff_sync_now() {
     assert_eq!(at.len(), 3);
     assert_eq!(at[2], pressed, "sync now does not wait");
     run.shutdown.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn synced_answers_are_pruned_after_their_retention_and_no_other_answer_is() {
+    let mut terminal = Terminal::new("t-prune");
+    terminal.record(3);
+    // The collector refuses the fourth: a dead letter, kept however old it gets.
+    let transport = Scripted::new([Next::Accept, Next::Status(422, None)]);
+    let pruning = Settings {
+        keep_synced: Duration::ZERO,
+        batch_max_answers: 3,
+        ..settings()
+    };
+    let mut run = start_with(&terminal, transport.clone(), pruning);
+    run.until(|s| s.uploaded == 3).await;
+    terminal.record(1);
+    // A low score whose follow-up is on screen waits, unsent and not pruned.
+    terminal.store.record(&common::terminal::answer(2)).unwrap();
+    run.handle.nudge();
+    run.until(|s| s.dead_letters == 1).await;
+    // Pruning runs after a round, at most once an hour: wait for the rounds of the next hour.
+    let mut count = transport.count.subscribe();
+    let beats_in_an_hour = (3600 / settings().heartbeat.as_secs()) as usize + 1;
+    count
+        .wait_for(|_| transport.calls("v1/heartbeat").len() > beats_in_an_hour)
+        .await
+        .unwrap();
+    run.shutdown.cancel();
+    let states: Vec<String> = terminal.states().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        states,
+        ["rejected", "pending"],
+        "synced answers went; the dead letter and the waiting answer stayed"
+    );
 }
