@@ -9,6 +9,8 @@
 //!
 //! Run with `cargo bench --bench footprint` (`-- --quick` for a short run).
 
+#[path = "support/central.rs"]
+mod central;
 #[path = "support/measure.rs"]
 mod measure;
 #[path = "../tests/common/xvfb.rs"]
@@ -18,6 +20,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use central::Central;
 use ces_kiosk::config::Device;
 use ces_kiosk::store::{Reply, Request, Store, StoreWriter};
 use ces_kiosk::survey::{Answer, InputSource, Survey};
@@ -36,7 +39,7 @@ fn main() {
     println!("disk: the folder {}", work.path().display());
     println!();
 
-    let central = Central::start(work.path());
+    let central = Central::start(work.path(), ["demo-1".to_owned()]);
     let xvfb = Xvfb::start();
     let bin = env!("CARGO_BIN_EXE_ces-kiosk");
     let mut window_ms = vec![];
@@ -79,6 +82,7 @@ fn main() {
     kiosk.kill().ok();
     kiosk.wait().ok();
     drop(xvfb);
+    central.stop();
 
     println!();
     let (mut bare, mut store, mut tap) = commit_latencies(work.path(), commits);
@@ -132,46 +136,12 @@ impl KioskDisplay for Xvfb {
     }
 }
 
-/// The collector the terminals sync to, on 127.0.0.1 in this process.
-struct Central {
-    url: String,
-    credential: ces_kiosk::credential::Credential,
-    _runtime: tokio::runtime::Runtime,
+/// A terminal in `data` as installed: the demo survey, syncing to `central`'s first device.
+trait Terminals {
+    fn terminal(&self, data: &Path) -> std::path::PathBuf;
 }
 
-impl Central {
-    fn start(dir: &Path) -> Central {
-        use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
-        use ces_kiosk::credential::{Credential, Kind};
-        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        let db = dir.join("collector.db");
-        let storage = std::sync::Arc::new(SqliteStorage::open(&db).expect("collector database"));
-        let credential = Credential::generate(Kind::Device);
-        let device = NewDevice {
-            id: "demo-1".into(),
-            site: "demo-store".into(),
-            touchpoint: "returns-desk".into(),
-            credential_hash: credential.hash(),
-            created_at_ms: 0,
-        };
-        let settings = ces_kiosk::collector::Settings::new(([127, 0, 0, 1], 0).into(), db);
-        let url = runtime.block_on(async {
-            storage.add_device(device).await.expect("device added");
-            let collector = ces_kiosk::collector::Collector::bind(settings, storage)
-                .await
-                .expect("collector binds");
-            let url = format!("http://{}/", collector.local_addr());
-            let forever = tokio_util::sync::CancellationToken::new();
-            tokio::spawn(collector.run_until_stopped(forever));
-            url
-        });
-        Central {
-            url,
-            credential,
-            _runtime: runtime,
-        }
-    }
-
+impl Terminals for Central {
     /// A terminal config in `data`: the demo survey, syncing to this collector.
     fn terminal(&self, data: &Path) -> std::path::PathBuf {
         use std::os::unix::fs::OpenOptionsExt;
@@ -182,7 +152,8 @@ impl Central {
             .mode(0o600)
             .open(data.join("credential"))
             .expect("credential file");
-        std::io::Write::write_all(&mut file, self.credential.expose().as_bytes()).unwrap();
+        let credential = &self.credentials[0].1;
+        std::io::Write::write_all(&mut file, credential.expose().as_bytes()).unwrap();
         let config = data.join("terminal.toml");
         let upstream = format!(
             "\n[upstream]\nurl = \"{}\"\ncredential_file = \"credential\"\n",

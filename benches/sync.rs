@@ -5,18 +5,17 @@
 //! Prints answers per second (median over runs) and per-batch latency (median and p99).
 //! Run with `cargo bench --bench sync` (`-- --quick` for a short run).
 
+#[path = "support/central.rs"]
+mod central;
 #[path = "support/measure.rs"]
 mod measure;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
-use ces_kiosk::collector::{Collector, Limits, Settings as CollectorSettings};
+use central::Central;
 use ces_kiosk::config::Device;
-use ces_kiosk::credential::{Credential, Kind};
+use ces_kiosk::credential::Credential;
 use ces_kiosk::store::Store;
 use ces_kiosk::survey::{Answer, InputSource};
 use ces_kiosk::sync::policy::Backoff;
@@ -114,63 +113,6 @@ fn fill(path: &Path, n: usize) {
     }
 }
 
-/// A collector on 127.0.0.1:0 on its own runtime, with `devices` enrolled.
-struct Bench {
-    runtime: tokio::runtime::Runtime,
-    url: String,
-    credentials: Vec<(String, Credential)>,
-    shutdown: CancellationToken,
-}
-
-fn collector(dir: &Path, devices: usize) -> Bench {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = dir.join("collector.db");
-    let storage = Arc::new(SqliteStorage::open(&db).unwrap());
-    let mut settings = CollectorSettings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
-    settings.limits = Limits {
-        device_requests_per_second: 1_000_000,
-        device_burst: 1_000_000,
-        ..Limits::default()
-    };
-    let shutdown = CancellationToken::new();
-    let (url, credentials) = runtime.block_on(async {
-        let mut credentials = vec![];
-        for i in 0..devices {
-            let c = Credential::generate(Kind::Device);
-            let id = if i == 0 {
-                "bench-1".to_owned()
-            } else {
-                format!("sim-{i}")
-            };
-            storage
-                .add_device(NewDevice {
-                    id: id.clone(),
-                    site: "bench-site".into(),
-                    touchpoint: "bench-desk".into(),
-                    credential_hash: c.hash(),
-                    created_at_ms: 0,
-                })
-                .await
-                .unwrap();
-            credentials.push((id, c));
-        }
-        let collector = Collector::bind(settings, storage).await.unwrap();
-        let url = format!("http://{}/", collector.local_addr());
-        tokio::spawn(collector.run_until_stopped(shutdown.clone()));
-        (url, credentials)
-    });
-    Bench {
-        runtime,
-        url,
-        credentials,
-        shutdown,
-    }
-}
-
 /// Drains `count` of the queued answers (a copy of `template`) with batches of `batch`;
 /// returns answers per second.
 fn drain(dir: &Path, template: &Path, run: usize, count: usize, batch: usize) -> f64 {
@@ -178,7 +120,7 @@ fn drain(dir: &Path, template: &Path, run: usize, count: usize, batch: usize) ->
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("answers.db");
     std::fs::copy(template, &db).unwrap();
-    let bench = collector(&dir, 1);
+    let bench = Central::start(&dir, ["bench-1".to_owned()]);
     let settings = Settings {
         batch_max_answers: batch,
         batch_max_bytes: Settings::BATCH_MAX_BYTES,
@@ -214,8 +156,7 @@ fn drain(dir: &Path, template: &Path, run: usize, count: usize, batch: usize) ->
         task.await.unwrap();
         count as f64 / elapsed.as_secs_f64()
     });
-    bench.shutdown.cancel();
-    bench.runtime.shutdown_timeout(Duration::from_secs(5));
+    bench.stop();
     rate
 }
 
@@ -224,7 +165,7 @@ fn drain(dir: &Path, template: &Path, run: usize, count: usize, batch: usize) ->
 fn ingest(dir: &Path, devices: usize, batches: usize, size: usize) -> (f64, Vec<f64>) {
     let dir = dir.join("ingest");
     std::fs::create_dir_all(&dir).unwrap();
-    let bench = collector(&dir, devices);
+    let bench = Central::start(&dir, (0..devices).map(|i| format!("sim-{i}")));
     let survey = ces_kiosk::demo::config(Path::new(".")).unwrap().survey;
     // Every request body made up front, compressed as the terminal does it.
     let bodies: Vec<(Credential, Vec<ces_kiosk::sync::Payload>)> = bench
@@ -292,8 +233,7 @@ fn ingest(dir: &Path, devices: usize, batches: usize, size: usize) -> (f64, Vec<
         }
         (t.elapsed(), all)
     });
-    bench.shutdown.cancel();
-    bench.runtime.shutdown_timeout(Duration::from_secs(5));
+    bench.stop();
     let total = (devices * batches * size) as f64;
     (total / elapsed.as_secs_f64(), latencies)
 }

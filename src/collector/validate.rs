@@ -15,13 +15,19 @@ const LATEST_MS: i64 = 4_102_444_800_000;
 /// Parses an RFC 3339 time with its UTC offset.
 pub fn time(text: &str) -> Result<(Timestamp, Offset), String> {
     let bad = || format!("{text:?} is not an RFC 3339 time with a UTC offset");
+    // Parsed once: the pieces give the offset, and the instant with it.
     let pieces = Pieces::parse(text).map_err(|_| bad())?;
-    let offset = match pieces.offset() {
-        Some(PiecesOffset::Numeric(n)) => n.offset(),
-        Some(PiecesOffset::Zulu) => Offset::UTC,
+    let (Some(time), Some(offset)) = (pieces.time(), pieces.offset()) else {
+        return Err(bad());
+    };
+    let offset = match offset {
+        PiecesOffset::Numeric(n) => n.offset(),
+        PiecesOffset::Zulu => Offset::UTC,
         _ => return Err(bad()),
     };
-    let ts: Timestamp = text.parse().map_err(|_| bad())?;
+    let ts = offset
+        .to_timestamp(pieces.date().to_datetime(time))
+        .map_err(|_| bad())?;
     if !(0..LATEST_MS).contains(&ts.as_millisecond()) {
         return Err(format!("{text:?} is outside the years 1970 to 2099"));
     }

@@ -79,22 +79,23 @@ impl Checker<'_> {
                     )
                 })?;
         }
-        let seconds = |v, key, range| self.seconds(v, key, range);
-        if let Some(d) = seconds(
+        if let Some(d) = self.seconds(
             raw.upload_delay_seconds,
             "upstream.upload_delay_seconds",
             0.0..=60.0,
         )? {
             up.upload_delay = d;
         }
-        if let Some(d) = seconds(
+        if let Some(d) = self.seconds(
             raw.heartbeat_seconds,
             "upstream.heartbeat_seconds",
             10.0..=3600.0,
         )? {
             up.heartbeat = d;
         }
-        if let Some(d) = seconds(raw.timeout_seconds, "upstream.timeout_seconds", 1.0..=300.0)? {
+        if let Some(d) =
+            self.seconds(raw.timeout_seconds, "upstream.timeout_seconds", 1.0..=300.0)?
+        {
             up.timeout = d;
         }
         if let Some(days) = &raw.keep_synced_days {

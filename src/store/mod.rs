@@ -115,8 +115,61 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Reads a text column into a serde type with a string form (UUID, scale, direction).
+pub fn text_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row,
+    column: usize,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
+
 /// The value `PRAGMA synchronous` reports for FULL.
 pub const SYNCHRONOUS_FULL: i64 = 2;
+
+/// Opens an SQLite file for durable writes, creating it and its folder if needed: a busy
+/// timeout, WAL with `synchronous=FULL`, and a check that SQLite says so. Every connection
+/// that writes answers, the terminal's and the collector's, is opened here.
+pub fn open_durable(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(open_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Pragma {
+            path: path.to_owned(),
+            wanted: "journal_mode=WAL",
+            found: mode,
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    let sync: i64 = conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .map_err(open_err)?;
+    if sync != SYNCHRONOUS_FULL {
+        return Err(StoreError::Pragma {
+            path: path.to_owned(),
+            wanted: "synchronous=FULL",
+            found: sync.to_string(),
+        });
+    }
+    Ok(conn)
+}
 
 impl Store {
     /// Opens (creating if needed) the database at `path`, makes it durable and migrates it.
@@ -139,41 +192,7 @@ impl Store {
     }
 
     fn try_open(path: &Path, device: &Device) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
-        let open_err = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_err)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(open_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Pragma {
-                path: path.to_owned(),
-                wanted: "journal_mode=WAL",
-                found: mode,
-            });
-        }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        let sync: i64 = conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
-            .map_err(open_err)?;
-        if sync != SYNCHRONOUS_FULL {
-            return Err(StoreError::Pragma {
-                path: path.to_owned(),
-                wanted: "synchronous=FULL",
-                found: sync.to_string(),
-            });
-        }
+        let mut conn = open_durable(path)?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,

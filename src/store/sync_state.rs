@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, text_column};
 use crate::wire::{AnswerResult, AnswerStatus, WireAnswer};
 
 /// How the upload stands, for the sync indicator and status.
@@ -31,7 +31,7 @@ impl Store {
         let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             let text = |i: usize| r.get::<_, String>(i);
             Ok(WireAnswer {
-                id: from_text(0, text(0)?)?,
+                id: text_column(r, 0)?,
                 seq: r.get(1)?,
                 boot_id: text(2)?,
                 device_time: text(3)?,
@@ -40,8 +40,8 @@ impl Store {
                 question_id: text(6)?,
                 question_version: r.get(7)?,
                 language: text(8)?,
-                scale: from_text(9, text(9)?)?,
-                direction: from_text(10, text(10)?)?,
+                scale: text_column(r, 9)?,
+                direction: text_column(r, 10)?,
                 score: r.get(11)?,
                 low: r.get(12)?,
                 reason: r.get(13)?,
@@ -118,11 +118,4 @@ impl Store {
             oldest_pending_ms,
         })
     }
-}
-
-/// Reads a text column into a serde type with a string form (UUID, scale, direction).
-fn from_text<T: serde::de::DeserializeOwned>(column: usize, v: String) -> rusqlite::Result<T> {
-    serde_json::from_value(serde_json::Value::String(v)).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
-    })
 }

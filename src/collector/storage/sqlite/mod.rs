@@ -35,11 +35,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 impl SqliteStorage {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStorage, StorageError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StorageError::Failed(format!("cannot create the folder {}: {e}", dir.display()))
-            })?;
-        }
         let mut conn = open_writer(path)?;
         migrations().to_latest(&mut conn).map_err(|e| {
             StorageError::Failed(format!(
@@ -80,29 +75,12 @@ impl SqliteStorage {
     }
 }
 
-/// Opens the write connection: WAL, `synchronous=FULL`, both checked.
+/// Opens the write connection the way the terminal's store does (WAL, `synchronous=FULL`,
+/// checked), with foreign keys on.
 fn open_writer(path: &Path) -> Result<Connection, StorageError> {
-    let failed = |e: rusqlite::Error| {
-        StorageError::Failed(format!("cannot open the database {}: {e}", path.display()))
-    };
-    let conn = Connection::open(path).map_err(failed)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(failed)?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(failed)?;
+    let conn = crate::store::open_durable(path).map_err(|e| StorageError::Failed(e.to_string()))?;
     conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(failed)?;
-    let sync: i64 = conn
-        .pragma_query_value(None, "synchronous", |r| r.get(0))
-        .map_err(failed)?;
-    if !mode.eq_ignore_ascii_case("wal") || sync != crate::store::SYNCHRONOUS_FULL {
-        return Err(StorageError::Failed(format!(
-            "the database {} would not switch to WAL with synchronous=FULL (journal {mode}, synchronous {sync})",
-            path.display()
-        )));
-    }
+        .map_err(|e| StorageError::Failed(format!("cannot open {}: {e}", path.display())))?;
     Ok(conn)
 }
 

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::mpsc;
 
 use crate::collector::storage::{AnswerFilter, DeviceIdentity, GroupCounts, StorageError};
+use crate::store::text_column;
 use crate::survey::Scale;
 use crate::wire::{DeviceStatus, ExportRow};
 
@@ -93,7 +94,7 @@ pub fn export(
     let mut found = stmt.query(params![f.from, f.to, f.site, f.touchpoint, f.device])?;
     while let Some(r) = found.next()? {
         let row = ExportRow {
-            id: text_value(r, 0)?,
+            id: text_column(r, 0)?,
             device_id: r.get(1)?,
             site: r.get(2)?,
             touchpoint: r.get(3)?,
@@ -102,8 +103,8 @@ pub fn export(
             question_id: r.get(6)?,
             question_version: r.get(7)?,
             language: r.get(8)?,
-            scale: text_value(r, 9)?,
-            direction: text_value(r, 10)?,
+            scale: text_column(r, 9)?,
+            direction: text_column(r, 10)?,
             score: r.get(11)?,
             low: r.get(12)?,
             reason: r.get(13)?,
@@ -142,14 +143,14 @@ pub fn report_counts(
     let mut found = stmt.query(params![f.from, f.to, f.site, f.touchpoint, f.device])?;
     let mut groups: Vec<GroupCounts> = Vec::new();
     while let Some(r) = found.next()? {
-        let scale: Scale = text_value(r, 4)?;
+        let scale: Scale = text_column(r, 4)?;
         let key = GroupCounts {
             site: r.get(0)?,
             touchpoint: r.get(1)?,
             question_id: r.get(2)?,
             question_version: r.get(3)?,
             scale,
-            direction: text_value(r, 5)?,
+            direction: text_column(r, 5)?,
             date: r.get(6)?,
             hour: r.get(7)?,
             counts: vec![0; usize::from(scale.max())],
@@ -186,12 +187,4 @@ fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .unwrap_or_else(|_| ms.to_string())
-}
-
-/// A text column read through its serde string form (UUID, scale, direction).
-fn text_value<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T> {
-    let text: String = r.get(i)?;
-    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    })
 }

@@ -1,0 +1,75 @@
+//! The collector the benchmarks' terminals talk to: `ces-collector`'s routes on 127.0.0.1:0
+//! with an SQLite file, on a runtime of its own, devices enrolled, no rate limit.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
+use ces_kiosk::collector::{Collector, Limits, Settings};
+use ces_kiosk::credential::{Credential, Kind};
+use tokio_util::sync::CancellationToken;
+
+pub struct Central {
+    /// The base URL, ending in `/`.
+    pub url: String,
+    /// Each enrolled device's id and credential, in the order given.
+    pub credentials: Vec<(String, Credential)>,
+    runtime: tokio::runtime::Runtime,
+    shutdown: CancellationToken,
+}
+
+impl Central {
+    /// A collector with its database in `dir` and the devices `ids` enrolled.
+    pub fn start(dir: &Path, ids: impl IntoIterator<Item = String>) -> Central {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let db = dir.join("collector.db");
+        let storage = Arc::new(SqliteStorage::open(&db).expect("the collector database"));
+        let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
+        settings.limits = Limits {
+            device_requests_per_second: 1_000_000,
+            device_burst: 1_000_000,
+            ..Limits::default()
+        };
+        let ids: Vec<String> = ids.into_iter().collect();
+        let shutdown = CancellationToken::new();
+        let (url, credentials) = runtime.block_on(async {
+            let mut credentials = vec![];
+            for id in ids {
+                let c = Credential::generate(Kind::Device);
+                let device = NewDevice {
+                    id: id.clone(),
+                    site: "bench-site".into(),
+                    touchpoint: "bench-desk".into(),
+                    credential_hash: c.hash(),
+                    created_at_ms: 0,
+                };
+                storage.add_device(device).await.expect("device added");
+                credentials.push((id, c));
+            }
+            let collector = Collector::bind(settings, storage)
+                .await
+                .expect("the collector binds");
+            let url = format!("http://{}/", collector.local_addr());
+            tokio::spawn(collector.run_until_stopped(shutdown.clone()));
+            (url, credentials)
+        });
+        Central {
+            url,
+            credentials,
+            runtime,
+            shutdown,
+        }
+    }
+
+    /// Stops it, letting requests in flight finish.
+    pub fn stop(self) {
+        self.shutdown.cancel();
+        self.runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+}
