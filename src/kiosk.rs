@@ -1,13 +1,14 @@
-//! The terminal's screen flow as a pure state machine: taps, store replies and timer expiries
-//! go in; the screen to show and the effects to carry out (store requests, timers, language)
-//! come out. No window, clock or disk here, so every rule is testable on its own.
+//! The terminal's screen flow as a pure state machine: taps, button presses, store replies
+//! and timer expiries go in; the screen to show and the effects to carry out (store
+//! requests, timers, language, refusing a press) come out. No window, clock or disk here,
+//! so every rule is testable on its own.
 
 use std::time::Duration;
 
 use crate::clock::Reading;
 use crate::config::Timings;
 use crate::store::{Reply, Request};
-use crate::survey::{Answer, InputSource, Survey};
+use crate::survey::{Answer, ButtonPress, InputSource, Survey};
 
 /// What the visitor sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub enum Effect {
     StopTimer(TimerKind),
     /// Show the screen texts in this language.
     Language(String),
+    /// Tell the button box this press was not stored (the terminal is out of service).
+    Refuse(ButtonPress),
 }
 
 /// How often an out-of-service terminal tries a durable write again.
@@ -103,15 +106,40 @@ impl Kiosk {
         if self.screen != Screen::Question || !self.survey.scale.contains(score) {
             return vec![];
         }
+        self.answer(score, InputSource::Touch, time)
+    }
+
+    /// A button box reported a press meaning `score`. The buttons are always there, so a
+    /// press on the thank-you screen is the next visitor's, and one during a follow-up
+    /// question ends that question without a reason (the score before it is stored). The
+    /// misuse filter applies as to taps. Every press is stored or refused, so that the box
+    /// hears back about each.
+    pub fn press(&mut self, score: u8, press: ButtonPress, time: Reading) -> Vec<Effect> {
+        if self.screen == Screen::OutOfService || !self.survey.scale.contains(score) {
+            return vec![Effect::Refuse(press)];
+        }
+        let mut fx = vec![];
+        match self.screen {
+            Screen::Thanks => {
+                fx.push(Effect::StopTimer(TimerKind::Thanks));
+                fx.extend(self.back_to_question());
+            }
+            Screen::FollowUp if self.awaiting.is_none() => {
+                fx.push(Effect::StopTimer(TimerKind::FollowUp));
+                if let Some(id) = self.follow_up.take() {
+                    fx.push(Effect::Store(Request::CloseFollowUp { id, reason: None }));
+                }
+                fx.extend(self.back_to_question());
+            }
+            _ => {}
+        }
+        fx.extend(self.answer(score, InputSource::Button(press), time));
+        fx
+    }
+
+    fn answer(&mut self, score: u8, input: InputSource, time: Reading) -> Vec<Effect> {
         let suppressed = self.cooldown || self.awaiting.is_some();
-        let answer = Answer::new(
-            &self.survey,
-            &self.language,
-            score,
-            suppressed,
-            InputSource::Touch,
-            time,
-        );
+        let answer = Answer::new(&self.survey, &self.language, score, suppressed, input, time);
         let mut fx = vec![];
         if !suppressed {
             self.awaiting = Some(Awaiting::Score(answer.id));
@@ -198,9 +226,13 @@ impl Kiosk {
             return self.out_of_service(e.to_string());
         }
         match reply {
-            Reply::Recorded { answer, .. } if self.awaiting == Some(Awaiting::Score(answer.id)) => {
+            Reply::Recorded { answer, result }
+                if self.awaiting == Some(Awaiting::Score(answer.id)) =>
+            {
                 self.awaiting = None;
-                if answer.follow_up_open {
+                // A press sent again was stored before; its follow-up, if any, is long gone.
+                let resent = result.as_ref().is_ok_and(|r| r.resent);
+                if answer.follow_up_open && !resent {
                     self.screen = Screen::FollowUp;
                     self.follow_up = Some(answer.id);
                     vec![Effect::StartTimer(

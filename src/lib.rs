@@ -8,6 +8,9 @@
 //! - [`store`]: the only code that touches SQLite; its own writer thread.
 //! - [`kiosk`]: the screen flow as a pure state machine (taps in, effects out).
 //! - `ui` (feature `ui`): the only code that touches generated Slint types.
+//! - [`buttons`]: USB-serial button boxes: frame format, reader threads, software box.
+//! - [`display`]: small displays drawn with embedded-graphics (framebuffer, PNG).
+//! - [`button_terminal`]: the event loop of a terminal without a touch screen.
 //! - [`credential`]: device credentials and admin tokens; only their hashes are stored.
 //! - [`sync`]: the uploader task: batches, retry policy, heartbeats, status.
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
@@ -15,11 +18,14 @@
 //! - [`demo`]: the built-in demo config and the demo's own collector.
 //! - [`logging`]: the log set-up both binaries share.
 
+pub mod button_terminal;
+pub mod buttons;
 pub mod clock;
 pub mod collector;
 pub mod config;
 pub mod credential;
 pub mod demo;
+pub mod display;
 pub mod kiosk;
 pub mod logging;
 pub mod store;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ces_kiosk::config::Config;
+use ces_kiosk::button_terminal::ButtonTerminal;
+use ces_kiosk::config::{Config, Display};
+use ces_kiosk::display::{Panel, PngPanel, framebuffer::Framebuffer};
 use ces_kiosk::sync::SyncThread;
 use ces_kiosk::ui::KioskUi;
 use clap::{Parser, Subcommand};
@@ -44,6 +46,16 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Behave like a USB button box on a new pseudo-terminal, to try a button terminal
+    /// without one: keys 1-9 press buttons, acknowledgements are printed.
+    SimulateBox {
+        /// The id the box gives in its hello.
+        #[arg(long, default_value = "simulated-box")]
+        id: String,
+        /// Also make a symlink here to the pseudo-terminal (like /dev/serial/by-id/ names).
+        #[arg(long, value_name = "PATH")]
+        link: Option<PathBuf>,
+    },
 }
 
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -53,6 +65,19 @@ fn main() -> ExitCode {
 
     let cli = Cli::parse();
     let (config, fullscreen, demo) = match cli.command {
+        Command::SimulateBox { id, link } => {
+            if !ces_kiosk::buttons::frame::is_box_id(&id) {
+                eprintln!("error: --id must be 1 to 32 letters, digits, '-', '_' or '.'");
+                return ExitCode::from(EXIT_BAD_CONFIG);
+            }
+            return match ces_kiosk::buttons::simulate::run_interactive(&id, link.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::CheckConfig { file } => {
             return match Config::load(&file) {
                 Ok(c) => {
@@ -121,6 +146,9 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
         }
         _ => None,
     };
+    if !config.display.is_touch() {
+        return run_button_terminal(&config, sync, background.as_ref());
+    }
     let ui = KioskUi::with_sync(&config, sync.clone())
         .context("cannot create the kiosk window (is a display there?)")?;
     if let (Some(sync), Some(thread)) = (&sync, &background) {
@@ -136,11 +164,33 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
     Ok(())
 }
 
+/// A terminal without a touch screen: button boxes, and a small display or none.
+fn run_button_terminal(
+    config: &Config,
+    sync: Option<ces_kiosk::sync::SyncHandle>,
+    background: Option<&SyncThread>,
+) -> anyhow::Result<()> {
+    let panel: Option<Box<dyn Panel>> = match &config.display {
+        Display::Framebuffer { device, layout } => {
+            Some(Box::new(Framebuffer::open(device, *layout)?))
+        }
+        Display::Png { path, layout } => Some(Box::new(PngPanel::new(path, *layout))),
+        Display::Touch | Display::None => None,
+    };
+    let terminal = ButtonTerminal::new(config, panel, sync.clone())?;
+    if let (Some(sync), Some(thread)) = (&sync, background) {
+        thread.spawn(terminal.follow_sync(sync.status()));
+    }
+    tracing::info!(boxes = config.button_boxes.len(), "button terminal running");
+    terminal.run();
+    Ok(())
+}
+
 fn summary(c: &Config) -> String {
     let s = &c.survey;
     format!(
         "device {} at site {}, touchpoint {}\nquestion {} v{} on the {} scale, languages {}, \
-         low scores {:?}, {} follow-up reasons\ndatabase {}\n{}",
+         low scores {:?}, {} follow-up reasons\ndatabase {}\n{}\n{}",
         c.device.id,
         c.device.site,
         c.device.touchpoint,
@@ -151,6 +201,7 @@ fn summary(c: &Config) -> String {
         s.low_scores,
         s.follow_up.len(),
         c.storage.path.display(),
+        hardware(c),
         match &c.upstream {
             Some(up) => format!(
                 "syncs to {} in batches of up to {}",
@@ -159,4 +210,34 @@ fn summary(c: &Config) -> String {
             None => "does not sync (no [upstream] section)".to_owned(),
         },
     )
+}
+
+fn hardware(c: &Config) -> String {
+    let display = match &c.display {
+        Display::Touch => "touch screen".to_owned(),
+        Display::Framebuffer { device, layout } => {
+            format!("{} display on {}", layout.name(), device.display())
+        }
+        Display::Png { path, layout } => {
+            format!("{} display drawn to {}", layout.name(), path.display())
+        }
+        Display::None => "no display".to_owned(),
+    };
+    let boxes: Vec<String> = c
+        .button_boxes
+        .iter()
+        .map(|b| {
+            format!(
+                "button box {} at {} baud, scores {:?}",
+                b.path.display(),
+                b.baud,
+                b.scores
+            )
+        })
+        .collect();
+    if boxes.is_empty() {
+        display
+    } else {
+        format!("{display}; {}", boxes.join("; "))
+    }
 }

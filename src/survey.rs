@@ -203,14 +203,37 @@ impl Survey {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputSource {
     Touch,
+    Button(ButtonPress),
 }
 
 impl InputSource {
     pub fn as_str(&self) -> &str {
         match self {
             InputSource::Touch => "touch",
+            InputSource::Button(_) => "button",
         }
     }
+
+    pub fn button_press(&self) -> Option<&ButtonPress> {
+        match self {
+            InputSource::Button(p) => Some(p),
+            InputSource::Touch => None,
+        }
+    }
+}
+
+/// A press on a button box, as the box numbered it: the same press sent again carries the
+/// same box, session and sequence number, and is stored once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ButtonPress {
+    /// Which configured box (its index in the config) the press came through.
+    pub port: usize,
+    pub box_id: String,
+    /// Chosen by the box at power-on.
+    pub session: u32,
+    /// The box's press counter within its session.
+    pub seq: u32,
+    pub button: u8,
 }
 
 /// An answer as the visitor gave it, before the store assigns its sequence number.

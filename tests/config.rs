@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use ces_kiosk::config::{Config, ConfigError};
+use ces_kiosk::config::{Config, ConfigError, Display};
 use ces_kiosk::credential::{Credential, Kind};
 use ces_kiosk::demo::DEMO_TOML;
+use ces_kiosk::display::Layout;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("terminal.toml"), Path::new("/data"))
@@ -129,9 +130,93 @@ fn timings_outside_their_range_are_refused() {
 }
 
 #[test]
-fn keys_in_reserved_sections_are_refused() {
+fn unknown_sections_are_refused() {
     let msg = refused(&format!("{DEMO_TOML}\n[input]\nport = \"/dev/ttyUSB0\"\n"));
-    assert!(msg.contains("port"), "{msg}");
+    assert!(msg.contains("input"), "{msg}");
+}
+
+const BOX: &str =
+    "[[button_box]]\npath = \"/dev/serial/by-id/usb-box-A-if00\"\nscores = [1, 4, 7]\n";
+
+#[test]
+fn a_button_terminal_with_a_small_display_is_accepted() {
+    let text = format!(
+        "{DEMO_TOML}\n[display]\nkind = \"framebuffer\"\ndevice = \"/dev/fb1\"\n\
+         layout = \"mono-128x64\"\n{BOX}[[button_box]]\npath = \"box-b\"\nbaud = 9600\n\
+         scores = [1, 7]\n"
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(
+        c.display,
+        Display::Framebuffer {
+            device: "/dev/fb1".into(),
+            layout: Layout::Mono128x64
+        }
+    );
+    assert_eq!(c.button_boxes.len(), 2);
+    assert_eq!(c.button_boxes[0].baud, 115_200);
+    assert_eq!(c.button_boxes[0].score(2), Some(4));
+    assert_eq!(c.button_boxes[0].score(4), None);
+    assert_eq!(
+        c.button_boxes[1].path,
+        Path::new("/data/box-b"),
+        "relative to the file"
+    );
+    // Buttons beside a touch screen need no [display] section.
+    let c = parse(&format!("{DEMO_TOML}\n{BOX}")).unwrap();
+    assert_eq!(c.display, Display::Touch);
+}
+
+#[test]
+fn bad_display_and_button_box_sections_are_refused_by_key() {
+    let cases: [(&str, &str); 12] = [
+        ("[display]\nkind = \"hologram\"\n", "display.kind"),
+        (
+            &format!("[display]\nkind = \"png\"\npath = \"s.png\"\n{BOX}"),
+            "display.layout",
+        ),
+        (
+            &format!("[display]\nkind = \"png\"\npath = \"s.png\"\nlayout = \"4k\"\n{BOX}"),
+            "display.layout",
+        ),
+        (
+            &format!("[display]\nkind = \"framebuffer\"\nlayout = \"mono-128x64\"\n{BOX}"),
+            "display.device",
+        ),
+        (
+            "[display]\nkind = \"touch\"\ndevice = \"/dev/fb0\"\n",
+            "display.device",
+        ),
+        ("[display]\nkind = \"none\"\n", "button_box"),
+        (
+            "[[button_box]]\npath = \"/dev/ttyACM0\"\nscores = [1, 9]\n",
+            "button_box[0].scores",
+        ),
+        (
+            "[[button_box]]\npath = \"/dev/ttyACM0\"\nscores = []\n",
+            "button_box[0].scores",
+        ),
+        (
+            "[[button_box]]\npath = \"/dev/ttyACM0\"\nscores = [1,2,3,4,5,6,7,1,2,3]\n",
+            "button_box[0].scores",
+        ),
+        (
+            "[[button_box]]\npath = \"/dev/ttyACM0\"\nbaud = 12345\nscores = [1]\n",
+            "button_box[0].baud",
+        ),
+        (
+            "[[button_box]]\npath = \"\"\nscores = [1]\n",
+            "button_box[0].path",
+        ),
+        (
+            "[[button_box]]\npath = \"a\"\nscores = [1]\n[[button_box]]\npath = \"a\"\nscores = [2]\n",
+            "button_box[1].path",
+        ),
+    ];
+    for (extra, key) in cases {
+        let msg = refused(&format!("{DEMO_TOML}\n{extra}"));
+        assert!(msg.contains(&format!(": {key}: ")), "{key}: {msg}");
+    }
 }
 
 /// The demo config with an [upstream] section, its credential file in `dir`.

@@ -1,7 +1,9 @@
 //! The terminal's one config file: TOML parsed into raw types, then checked once into a
 //! validated [`Config`]. Every refusal names the file, the line and the key. The
-//! `[upstream]` section (where and how to sync) is checked in `upstream`.
+//! `[upstream]` section (where and how to sync) is checked in `upstream`; `[display]` and
+//! `[[button_box]]` in `hardware`.
 
+mod hardware;
 mod upstream;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +16,7 @@ use toml::Spanned;
 
 use crate::survey::{Reason, SHIPPED_LANGUAGES, Scale, Survey};
 
+pub use hardware::{ButtonBox, Display};
 pub use upstream::Upstream;
 
 /// A config the terminal can run with.
@@ -25,6 +28,10 @@ pub struct Config {
     pub storage: Storage,
     /// Where answers are synced to; `None` for a terminal that only stores them.
     pub upstream: Option<Upstream>,
+    /// Where the screens are shown.
+    pub display: Display,
+    /// The button boxes whose presses are answers, besides taps on a touch display.
+    pub button_boxes: Vec<ButtonBox>,
 }
 
 /// Who this terminal is and where it stands; captured with every answer.
@@ -135,15 +142,10 @@ struct RawConfig {
     kiosk: RawKiosk,
     storage: Option<RawStorage>,
     upstream: Option<upstream::RawUpstream>,
-    /// Reserved for button boxes and other inputs.
-    #[allow(dead_code)]
-    input: Option<Reserved>,
+    display: Option<hardware::RawDisplay>,
+    #[serde(default)]
+    button_box: Vec<Spanned<hardware::RawButtonBox>>,
 }
-
-/// A section whose keys are not defined yet: any key in it is refused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Reserved {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,12 +230,25 @@ impl Checker<'_> {
             },
         };
         let upstream = raw.upstream.map(|u| self.upstream(u, base)).transpose()?;
+        let display_span = raw.display.as_ref().map(|d| d.kind_span());
+        let display = self.display(raw.display, base)?;
+        let button_boxes = self.button_boxes(raw.button_box, &survey, base)?;
+        if !display.is_touch() && button_boxes.is_empty() {
+            return Err(self.err(
+                display_span.unwrap_or(0..0),
+                "button_box",
+                "a terminal without a touch display needs at least one [[button_box]] \
+                 to take answers",
+            ));
+        }
         Ok(Config {
             device,
             survey,
             kiosk,
             storage,
             upstream,
+            display,
+            button_boxes,
         })
     }
 

@@ -48,6 +48,8 @@ fn commit(k: &mut Kiosk, fx: Vec<Effect>) -> Vec<Effect> {
                 let result = Ok(Recorded {
                     id: answer.id,
                     seq: 1,
+                    resent: false,
+                    suppressed: answer.suppressed,
                 });
                 out.extend(k.store_replied(&Reply::Recorded { answer, result }));
             }
@@ -202,4 +204,97 @@ fn a_failing_store_takes_the_terminal_out_of_service_until_a_probe_succeeds() {
     assert!(matches!(fx[..], [Effect::Store(Request::Probe)]));
     k.store_replied(&Reply::Probed(Ok(())));
     assert_eq!(k.screen(), Screen::Question);
+}
+
+fn press(seq: u32) -> ButtonPress {
+    ButtonPress {
+        port: 0,
+        box_id: "box".into(),
+        session: 1,
+        seq,
+        button: 1,
+    }
+}
+
+#[test]
+fn a_press_on_the_thank_you_screen_is_the_next_visitors_answer() {
+    let mut k = Kiosk::new(
+        survey(),
+        Timings {
+            misuse_cooldown: Duration::ZERO,
+            ..Timings::default()
+        },
+    );
+    let fx = k.press(6, press(1), time());
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::Thanks);
+    let fx = k.press(7, press(2), time());
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::StopTimer(TimerKind::Thanks)))
+    );
+    let answers = recorded(&fx);
+    assert_eq!(answers.len(), 1);
+    assert!(!answers[0].suppressed);
+    assert_eq!(answers[0].input, InputSource::Button(press(2)));
+}
+
+#[test]
+fn a_press_during_the_follow_up_closes_it_without_a_reason() {
+    let mut k = Kiosk::new(
+        survey(),
+        Timings {
+            misuse_cooldown: Duration::ZERO,
+            ..Timings::default()
+        },
+    );
+    let fx = k.tap(2, time());
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::FollowUp);
+    let fx = k.press(7, press(1), time());
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Store(Request::CloseFollowUp { reason: None, .. })
+    )));
+    assert_eq!(recorded(&fx).len(), 1);
+}
+
+#[test]
+fn presses_are_refused_out_of_service_or_off_the_scale() {
+    let mut k = kiosk();
+    assert!(matches!(
+        k.press(8, press(1), time()).as_slice(),
+        [Effect::Refuse(p)] if p.seq == 1
+    ));
+    let fx = k.press(6, press(2), time());
+    let Some(Effect::Store(Request::Record(answer))) = fx.into_iter().last() else {
+        panic!("a record request")
+    };
+    k.store_replied(&Reply::Recorded {
+        answer,
+        result: Err(StoreError::Write(rusqlite::Error::InvalidQuery)),
+    });
+    assert_eq!(k.screen(), Screen::OutOfService);
+    assert!(matches!(
+        k.press(6, press(3), time()).as_slice(),
+        [Effect::Refuse(p)] if p.seq == 3
+    ));
+}
+
+#[test]
+fn a_resent_press_is_thanked_without_a_follow_up() {
+    let mut k = kiosk();
+    let fx = k.press(2, press(1), time());
+    let Some(Effect::Store(Request::Record(answer))) = fx.into_iter().last() else {
+        panic!("a record request")
+    };
+    assert!(answer.follow_up_open, "a low score asks why");
+    let result = Ok(Recorded {
+        id: answer.id,
+        seq: 1,
+        resent: true,
+        suppressed: false,
+    });
+    k.store_replied(&Reply::Recorded { answer, result });
+    assert_eq!(k.screen(), Screen::Thanks);
 }

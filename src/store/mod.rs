@@ -30,6 +30,11 @@ pub struct Store {
 pub struct Recorded {
     pub id: uuid::Uuid,
     pub seq: i64,
+    /// A button press stored before (the box sent it again): nothing new was written, and
+    /// `id`, `seq` and `suppressed` are those of the first.
+    pub resent: bool,
+    /// Stored as suppressed by the misuse filter (not counted).
+    pub suppressed: bool,
 }
 
 /// An answer as stored, for status screens and tests.
@@ -52,6 +57,10 @@ pub struct StoredAnswer {
     pub follow_up_open: bool,
     pub suppressed: bool,
     pub sync_state: String,
+    /// `touch` or `button`.
+    pub input: String,
+    /// For a button press: the box, its session and its press number.
+    pub box_press: Option<(String, u32, u32)>,
 }
 
 /// Why the store could not do what was asked.
@@ -210,10 +219,31 @@ impl Store {
 
     /// Stores one answer in its own transaction. When this returns `Ok`, the answer is on
     /// disk and may be confirmed to the visitor.
+    /// A button press that was stored before is not stored again: the result says `resent`.
     pub fn record(&mut self, a: &Answer) -> Result<Recorded, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let press = a.input.button_press();
+        if let Some(p) = press {
+            let earlier = tx
+                .prepare_cached(
+                    "SELECT id, seq, suppressed FROM answers
+                     WHERE box_id = ?1 AND box_session = ?2 AND box_seq = ?3",
+                )?
+                .query_row(params![p.box_id, p.session, p.seq], |r| {
+                    Ok((text_column::<uuid::Uuid>(r, 0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            if let Some((id, seq, suppressed)) = earlier {
+                return Ok(Recorded {
+                    id,
+                    seq,
+                    resent: true,
+                    suppressed,
+                });
+            }
+        }
         let seq: i64 = tx
             .prepare_cached(
                 "UPDATE counters SET value = value + 1 WHERE name = 'answer_seq' RETURNING value",
@@ -222,9 +252,10 @@ impl Store {
         tx.prepare_cached(
             "INSERT INTO answers (id, seq, boot_id, device_id, site, touchpoint, device_time,
                 device_time_ms, clock_trusted, question_id, question_version, language, scale,
-                direction, score, low, reason, follow_up_open, suppressed, input, recorded_at_ms)
+                direction, score, low, reason, follow_up_open, suppressed, input, recorded_at_ms,
+                box_id, box_session, box_seq, box_button)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, NULL,
-                ?17, ?18, ?19, ?20)",
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         )?
         .execute(params![
             a.id.to_string(),
@@ -247,9 +278,18 @@ impl Store {
             a.suppressed,
             a.input.as_str(),
             jiff::Timestamp::now().as_millisecond(),
+            press.map(|p| &p.box_id),
+            press.map(|p| p.session),
+            press.map(|p| p.seq),
+            press.map(|p| p.button),
         ])?;
         tx.commit()?;
-        Ok(Recorded { id: a.id, seq })
+        Ok(Recorded {
+            id: a.id,
+            seq,
+            resent: false,
+            suppressed: a.suppressed,
+        })
     }
 
     /// Ends the follow-up of an answer, with the reason the visitor chose or none.
@@ -292,7 +332,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT id, seq, boot_id, device_id, device_time, clock_trusted, question_id,
                 question_version, language, scale, direction, score, low, reason,
-                follow_up_open, suppressed, sync_state
+                follow_up_open, suppressed, sync_state, input, box_id, box_session, box_seq
              FROM answers ORDER BY seq",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -314,6 +354,11 @@ impl Store {
                 follow_up_open: r.get(14)?,
                 suppressed: r.get(15)?,
                 sync_state: r.get(16)?,
+                input: r.get(17)?,
+                box_press: match r.get::<_, Option<String>>(18)? {
+                    Some(id) => Some((id, r.get(19)?, r.get(20)?)),
+                    None => None,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 const V1: &str = "
@@ -61,6 +61,18 @@ ALTER TABLE answers ADD COLUMN reject_reason TEXT;
 const V3: &str = "
 CREATE INDEX answers_rejected ON answers (seq) WHERE sync_state = 'rejected';
 CREATE INDEX answers_synced ON answers (synced_at_ms) WHERE sync_state = 'synced';
+";
+
+/// Button-box presses: which box, box session and box press number an answer came from. A
+/// press the box sends again (its acknowledgement was lost) finds its answer here and is
+/// not stored twice, across restarts too.
+const V4: &str = "
+ALTER TABLE answers ADD COLUMN box_id TEXT;
+ALTER TABLE answers ADD COLUMN box_session INTEGER;
+ALTER TABLE answers ADD COLUMN box_seq INTEGER;
+ALTER TABLE answers ADD COLUMN box_button INTEGER;
+CREATE UNIQUE INDEX answers_box_press ON answers (box_id, box_session, box_seq)
+    WHERE box_id IS NOT NULL;
 ";
 
 #[cfg(test)]

@@ -24,6 +24,16 @@ pub enum Request {
     Probe,
 }
 
+impl Request {
+    /// The button press an answer to record came from, if it did.
+    pub fn button_press(&self) -> Option<&crate::survey::ButtonPress> {
+        match self {
+            Request::Record(a) => a.input.button_press(),
+            _ => None,
+        }
+    }
+}
+
 /// What the store answers, in the order the requests came.
 #[derive(Debug)]
 pub enum Reply {

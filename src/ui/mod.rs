@@ -2,18 +2,19 @@
 //! into the [`Kiosk`] flow, carries out the effects it returns, and mirrors its state into
 //! the `KioskAdapter` global. Disk work happens on the store thread; its replies come back
 //! through the event loop, so the UI thread never waits for the disk. The uploader's status
-//! arrives the same way, for the sync indicator.
+//! and button-box presses arrive the same way.
 
 mod palette;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
+use crate::buttons::{Buttons, Press, Verdict};
 use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
 use crate::store::{Reply, StoreError, StoreWriter};
@@ -37,6 +38,8 @@ struct Inner {
     kiosk: RefCell<Kiosk>,
     writer: StoreWriter,
     replies: mpsc::Receiver<Reply>,
+    buttons: Option<Arc<Buttons>>,
+    presses: mpsc::Receiver<Press>,
     timers: RefCell<HashMap<TimerKind, Timer>>,
     /// The language the language-dependent lists were last filled in.
     shown_language: RefCell<String>,
@@ -49,17 +52,40 @@ impl KioskUi {
     }
 
     /// Like [`KioskUi::new`], and tells the uploader behind `sync` of every stored answer.
+    /// Presses on the config's button boxes are answers too.
     pub fn with_sync(
         config: &Config,
         sync: Option<SyncHandle>,
     ) -> Result<KioskUi, slint::PlatformError> {
         let window = MainWindow::new()?;
+        let (press_tx, presses) = mpsc::channel();
+        let buttons = if config.button_boxes.is_empty() {
+            None
+        } else {
+            let wake = window.as_weak();
+            let buttons = Buttons::start(&config.button_boxes, move |press| {
+                if press_tx.send(press).is_ok() {
+                    let _ = wake.upgrade_in_event_loop(|w| {
+                        w.global::<KioskAdapter>().invoke_buttons_pressed();
+                    });
+                }
+            })
+            .map_err(|e| {
+                slint::PlatformError::Other(format!("cannot start the button boxes: {e}"))
+            })?;
+            Some(Arc::new(buttons))
+        };
         let (tx, replies) = mpsc::channel();
         let wake = window.as_weak();
+        let acks = buttons.clone();
         let writer = StoreWriter::spawn(
             config.storage.path.clone(),
             config.device.clone(),
             move |reply| {
+                // The box hears as soon as the commit returned, before the screen changes.
+                if let Some(buttons) = &acks {
+                    buttons.store_replied(&reply);
+                }
                 // A stored answer (or a closed follow-up) is worth uploading soon.
                 if let Some(sync) = &sync
                     && reply.error().is_none()
@@ -81,6 +107,8 @@ impl KioskUi {
             kiosk: RefCell::new(Kiosk::new(config.survey.clone(), config.kiosk.clone())),
             writer,
             replies,
+            buttons,
+            presses,
             timers: RefCell::default(),
             shown_language: RefCell::default(),
         });
@@ -155,6 +183,12 @@ impl Inner {
                 inner.drain_replies();
             }
         });
+        let weak = Rc::downgrade(self);
+        adapter.on_buttons_pressed(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.drain_presses();
+            }
+        });
     }
 
     /// A UI callback that runs one step of the flow and carries out its effects.
@@ -168,6 +202,16 @@ impl Inner {
                 let fx = step(&mut inner.kiosk.borrow_mut(), arg);
                 inner.apply(fx);
             }
+        }
+    }
+
+    fn drain_presses(self: &Rc<Self>) {
+        while let Ok(Press { score, press }) = self.presses.try_recv() {
+            let fx = self
+                .kiosk
+                .borrow_mut()
+                .press(score, press, crate::clock::now());
+            self.apply(fx);
         }
     }
 
@@ -187,7 +231,11 @@ impl Inner {
         for effect in effects {
             match effect {
                 Effect::Store(request) => {
+                    let press = request.button_press().cloned();
                     if !self.writer.send(request) {
+                        if let (Some(b), Some(press)) = (&self.buttons, press) {
+                            b.verdict(&press, Verdict::Refused);
+                        }
                         tracing::error!("the answer store thread has stopped; out of service");
                         let fx = (self.kiosk.borrow_mut())
                             .store_replied(&Reply::Probed(Err(StoreError::Stopped)));
@@ -205,6 +253,11 @@ impl Inner {
                         t.stop();
                     }
                 }
+                Effect::Refuse(press) => {
+                    if let Some(b) = &self.buttons {
+                        b.verdict(&press, Verdict::Refused);
+                    }
+                }
                 Effect::Language(language) => {
                     if let Err(e) = slint::select_bundled_translation(&language) {
                         tracing::warn!(
@@ -220,6 +273,9 @@ impl Inner {
 
     fn render(&self) {
         let kiosk = self.kiosk.borrow();
+        if let Some(b) = &self.buttons {
+            b.set_in_service(kiosk.screen() != Screen::OutOfService);
+        }
         let adapter = self.window.global::<KioskAdapter>();
         adapter.set_screen(match kiosk.screen() {
             Screen::Question => generated::Screen::Question,

@@ -1,39 +1,14 @@
-//! Colours of the answer targets: red for difficult through green for easy. Colour is never
-//! the only cue (numbers or faces carry the meaning); the ink is chosen for contrast.
+//! The answer targets' colours (from `display::colour`, shared with the small displays) as
+//! Slint colours.
 
 use slint::Color;
 
+use crate::display::colour::{Rgb, score_colours};
 use crate::survey::Scale;
-
-/// Seven steps from difficult to easy; shorter scales pick from them.
-const STEPS: [(u8, u8, u8); 7] = [
-    (0xb3, 0x26, 0x1e),
-    (0xd9, 0x5b, 0x3c),
-    (0xef, 0x9a, 0x3f),
-    (0xd9, 0xd3, 0xc4),
-    (0x9c, 0xc4, 0x6a),
-    (0x5f, 0xa3, 0x5a),
-    (0x2e, 0x7d, 0x32),
-];
-
-const DARK_INK: Color = Color::from_rgb_u8(0x1f, 0x23, 0x28);
-const LIGHT_INK: Color = Color::from_rgb_u8(0xff, 0xff, 0xff);
 
 /// Background and ink of the target for `score` on `scale`.
 pub fn colours(scale: Scale, score: u8) -> (Color, Color) {
-    let picks: &[usize] = match scale {
-        Scale::Ces7 => &[0, 1, 2, 3, 4, 5, 6],
-        Scale::Ces5 | Scale::Smiley5 => &[0, 2, 3, 4, 6],
-        Scale::Smiley3 => &[0, 3, 6],
-    };
-    let i = usize::from(score.clamp(1, scale.max()) - 1);
-    let (r, g, b) = STEPS[picks[i]];
-    // Relative luminance, roughly: light backgrounds get dark ink.
-    let luminance = 0.2126 * f32::from(r) + 0.7152 * f32::from(g) + 0.0722 * f32::from(b);
-    let ink = if luminance > 150.0 {
-        DARK_INK
-    } else {
-        LIGHT_INK
-    };
-    (Color::from_rgb_u8(r, g, b), ink)
+    let slint = |Rgb(r, g, b)| Color::from_rgb_u8(r, g, b);
+    let (back, ink) = score_colours(scale, score);
+    (slint(back), slint(ink))
 }

@@ -2,6 +2,7 @@
 //! renderer, and a kiosk on a fresh database.
 #![allow(dead_code)]
 
+pub mod buttons;
 pub mod collector;
 pub mod fault_proxy;
 pub mod requests;

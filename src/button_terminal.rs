@@ -1,0 +1,226 @@
+//! The event loop of a terminal without a touch screen: button boxes for input, a small
+//! display (framebuffer or PNG) or none. It runs the same screen flow (`kiosk`) and store
+//! thread as the touch UI, on its own thread; timers are deadlines, so an idle terminal
+//! sleeps in one blocking receive and uses no CPU. The follow-up question needs a touch
+//! screen, so it is not asked here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, mpsc};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::buttons::{Buttons, Press, Verdict};
+use crate::config::Config;
+use crate::display::{Panel, SyncMark, View};
+use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
+use crate::store::{Reply, StoreError, StoreWriter};
+use crate::sync::{Link, SyncHandle, SyncStatus};
+
+/// What wakes the loop.
+pub enum Input {
+    Press(Press),
+    Store(Reply),
+    Sync(SyncStatus),
+    /// End the loop (tests; a running terminal ends with its process).
+    Stop,
+}
+
+/// A button terminal, ready to run.
+pub struct ButtonTerminal {
+    kiosk: Kiosk,
+    writer: StoreWriter,
+    buttons: Arc<Buttons>,
+    panel: Option<Box<dyn Panel>>,
+    legend: Vec<(u8, u8)>,
+    inputs: mpsc::Receiver<Input>,
+    sender: mpsc::Sender<Input>,
+    timers: HashMap<TimerKind, Instant>,
+    sync: SyncMark,
+    shown: Option<View>,
+    panel_failed: bool,
+}
+
+impl ButtonTerminal {
+    /// Starts the store thread and the button boxes' readers for `config`, drawing on
+    /// `panel` if there is one, and telling the uploader behind `sync` of stored answers.
+    pub fn new(
+        config: &Config,
+        panel: Option<Box<dyn Panel>>,
+        sync: Option<SyncHandle>,
+    ) -> anyhow::Result<ButtonTerminal> {
+        let (sender, inputs) = mpsc::channel();
+        let tx = sender.clone();
+        let buttons = Buttons::start(&config.button_boxes, move |p| {
+            let _ = tx.send(Input::Press(p));
+        })
+        .context("cannot start the button boxes")?;
+        let buttons = Arc::new(buttons);
+        let (tx, acks) = (sender.clone(), buttons.clone());
+        let writer = StoreWriter::spawn(
+            config.storage.path.clone(),
+            config.device.clone(),
+            move |reply| {
+                acks.store_replied(&reply);
+                if let Some(sync) = &sync
+                    && reply.error().is_none()
+                    && !matches!(reply, Reply::Probed(_))
+                {
+                    sync.nudge();
+                }
+                let _ = tx.send(Input::Store(reply));
+            },
+        );
+        let mut survey = config.survey.clone();
+        survey.follow_up.clear();
+        // The legend shows the first box's buttons; boxes of one terminal share a layout.
+        let legend = config.button_boxes[0]
+            .scores
+            .iter()
+            .enumerate()
+            .map(|(i, &score)| (i as u8 + 1, score))
+            .collect();
+        Ok(ButtonTerminal {
+            kiosk: Kiosk::new(survey, config.kiosk.clone()),
+            writer,
+            buttons,
+            panel,
+            legend,
+            inputs,
+            sender,
+            timers: HashMap::new(),
+            sync: SyncMark::default(),
+            shown: None,
+            panel_failed: false,
+        })
+    }
+
+    /// A sender for inputs from elsewhere: the uploader's status, or [`Input::Stop`].
+    pub fn sender(&self) -> mpsc::Sender<Input> {
+        self.sender.clone()
+    }
+
+    /// A task that passes the uploader's status on to the display's status mark; run it on
+    /// the sync thread. It ends when the uploader or the terminal is gone.
+    pub fn follow_sync(
+        &self,
+        mut status: tokio::sync::watch::Receiver<SyncStatus>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let tx = self.sender.clone();
+        async move {
+            loop {
+                let now = status.borrow_and_update().clone();
+                if tx.send(Input::Sync(now)).is_err() || status.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The button boxes, for status.
+    pub fn buttons(&self) -> Arc<Buttons> {
+        self.buttons.clone()
+    }
+
+    /// Runs until [`Input::Stop`].
+    pub fn run(mut self) {
+        self.show();
+        loop {
+            let next = self
+                .timers
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, at)| (*k, *at));
+            let input = match next {
+                None => self.inputs.recv().ok(),
+                Some((kind, at)) => {
+                    match self
+                        .inputs
+                        .recv_timeout(at.saturating_duration_since(Instant::now()))
+                    {
+                        Ok(input) => Some(input),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            self.timers.remove(&kind);
+                            let fx = self.kiosk.timer(kind);
+                            self.apply(fx);
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                    }
+                }
+            };
+            let fx = match input {
+                None | Some(Input::Stop) => return,
+                Some(Input::Press(Press { score, press })) => {
+                    self.kiosk.press(score, press, crate::clock::now())
+                }
+                Some(Input::Store(reply)) => self.kiosk.store_replied(&reply),
+                Some(Input::Sync(status)) => {
+                    self.sync = SyncMark {
+                        offline: status.link == Link::Offline,
+                        waiting: status.pending,
+                    };
+                    vec![]
+                }
+            };
+            self.apply(fx);
+        }
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Store(request) => {
+                    let press = request.button_press().cloned();
+                    if !self.writer.send(request) {
+                        tracing::error!("the answer store thread has stopped; out of service");
+                        if let Some(press) = press {
+                            self.buttons.verdict(&press, Verdict::Refused);
+                        }
+                        let fx = self
+                            .kiosk
+                            .store_replied(&Reply::Probed(Err(StoreError::Stopped)));
+                        self.apply(fx);
+                    }
+                }
+                Effect::StartTimer(kind, after) => {
+                    self.timers.insert(kind, Instant::now() + after);
+                }
+                Effect::StopTimer(kind) => {
+                    self.timers.remove(&kind);
+                }
+                Effect::Refuse(press) => self.buttons.verdict(&press, Verdict::Refused),
+                Effect::Language(_) => {}
+            }
+        }
+        self.buttons
+            .set_in_service(self.kiosk.screen() != Screen::OutOfService);
+        self.show();
+    }
+
+    /// Draws the current screen if it changed.
+    fn show(&mut self) {
+        let Some(panel) = &mut self.panel else { return };
+        let survey = self.kiosk.survey();
+        let view = View {
+            screen: self.kiosk.screen(),
+            language: self.kiosk.language().to_owned(),
+            question: survey.question_text(self.kiosk.language()).to_owned(),
+            scale: survey.scale,
+            legend: self.legend.clone(),
+            sync: self.sync,
+        };
+        if self.shown.as_ref() == Some(&view) {
+            return;
+        }
+        match panel.show(&view) {
+            Ok(()) => self.panel_failed = false,
+            Err(e) if !self.panel_failed => {
+                tracing::error!("{e}");
+                self.panel_failed = true;
+            }
+            Err(_) => {}
+        }
+        self.shown = Some(view);
+    }
+}

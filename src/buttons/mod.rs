@@ -1,0 +1,132 @@
+//! USB-serial button boxes: the frame format (`frame`, pure), one reader thread per box
+//! (`port`), pseudo-terminal pairs (`pty`) and the software box of `ces-kiosk simulate-box`
+//! (`simulate`).
+//!
+//! A press travels: box → reader thread (parsed, resends recognised) → `on_press` → the
+//! screen flow, like a tap → store thread (SQLite commit) → [`Buttons::store_replied`] →
+//! ACK to the box, which lights its confirmation. A press the terminal cannot store is
+//! answered with a NAK.
+
+pub mod frame;
+mod port;
+pub mod pty;
+pub mod simulate;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::config::ButtonBox;
+use crate::store::Reply;
+use crate::survey::ButtonPress;
+
+use port::Port;
+
+/// A press ready for the answer path: the score its button gives, and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Press {
+    pub score: u8,
+    pub press: ButtonPress,
+}
+
+/// What became of a press, as told to the box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Stored and counted: the box lights its confirmation.
+    Counted,
+    /// Stored as suppressed by the misuse filter.
+    Suppressed,
+    /// Not stored (out of service).
+    Refused,
+}
+
+/// What staff see of one box.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoxStatus {
+    pub path: std::path::PathBuf,
+    pub connected: bool,
+    /// The id and firmware the box gave in its hello, once it did.
+    pub box_id: Option<String>,
+    pub firmware: Option<String>,
+    pub presses: u64,
+}
+
+/// The running readers of a terminal's button boxes. Dropping it stops them.
+pub struct Buttons {
+    ports: Vec<Arc<Port>>,
+    threads: Vec<JoinHandle<()>>,
+    stop: Option<std::io::PipeWriter>,
+}
+
+impl Buttons {
+    /// Starts one reader thread per box; each calls `on_press` for every new press.
+    pub fn start(
+        boxes: &[ButtonBox],
+        on_press: impl Fn(Press) + Send + Sync + 'static,
+    ) -> std::io::Result<Buttons> {
+        let (stop_rx, stop) = std::io::pipe()?;
+        let on_press: Arc<dyn Fn(Press) + Send + Sync> = Arc::new(on_press);
+        let mut ports = vec![];
+        let mut threads = vec![];
+        for (index, config) in boxes.iter().enumerate() {
+            let port = Arc::new(Port::new(index, config.clone()));
+            let (p, stop_rx, on_press) = (port.clone(), stop_rx.try_clone()?, on_press.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("button-box-{index}"))
+                    .spawn(move || p.run(&stop_rx, &*on_press))?,
+            );
+            ports.push(port);
+        }
+        Ok(Buttons {
+            ports,
+            threads,
+            stop: Some(stop),
+        })
+    }
+
+    /// Tells the box of `press` what became of it.
+    pub fn verdict(&self, press: &ButtonPress, verdict: Verdict) {
+        if let Some(port) = self.ports.get(press.port) {
+            port.verdict(press, verdict);
+        }
+    }
+
+    /// Acknowledges a stored button press (or refuses one whose write failed). Call it with
+    /// every store reply, on the store thread: the box hears as soon as the commit returned.
+    pub fn store_replied(&self, reply: &Reply) {
+        if let Reply::Recorded { answer, result } = reply
+            && let Some(press) = answer.input.button_press()
+        {
+            let verdict = match result {
+                Ok(r) if r.suppressed => Verdict::Suppressed,
+                Ok(_) => Verdict::Counted,
+                Err(_) => Verdict::Refused,
+            };
+            self.verdict(press, verdict);
+        }
+    }
+
+    /// Lights every button while the terminal takes answers; all lights off when out of
+    /// service.
+    pub fn set_in_service(&self, in_service: bool) {
+        for port in &self.ports {
+            port.set_in_service(in_service);
+        }
+    }
+
+    pub fn status(&self) -> Vec<BoxStatus> {
+        self.ports.iter().map(|p| p.status()).collect()
+    }
+}
+
+impl Drop for Buttons {
+    fn drop(&mut self) {
+        if let Some(mut stop) = self.stop.take() {
+            let _ = stop.write_all(b"x");
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The terminal's hardware sections: `[display]` (touch UI, a small framebuffer panel, PNG
+//! files, or no screen) and `[[button_box]]` (USB-serial button boxes and which button means
+//! which score).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Checker, ConfigError};
+use crate::display::Layout;
+use crate::survey::Survey;
+
+/// Where the terminal shows its screens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// The Slint touch UI, full screen.
+    Touch,
+    /// A small panel drawn with embedded-graphics on a Linux framebuffer (`/dev/fbN`).
+    Framebuffer { device: PathBuf, layout: Layout },
+    /// The small-panel screens written to a PNG file whenever they change (to try a layout
+    /// without a panel).
+    Png { path: PathBuf, layout: Layout },
+    /// No screen: a button box alone, its lights the only feedback.
+    None,
+}
+
+impl Display {
+    /// Whether visitors answer on the screen itself.
+    pub fn is_touch(&self) -> bool {
+        matches!(self, Display::Touch)
+    }
+}
+
+/// One USB-serial button box.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ButtonBox {
+    /// The serial device, best its stable `/dev/serial/by-id/…` name.
+    pub path: PathBuf,
+    pub baud: u32,
+    /// The score of each button: `scores[0]` for button 1, and so on.
+    pub scores: Vec<u8>,
+}
+
+impl ButtonBox {
+    pub const DEFAULT_BAUD: u32 = 115_200;
+
+    /// The score of button `button` (1-based), if the box has it.
+    pub fn score(&self, button: u8) -> Option<u8> {
+        self.scores
+            .get(usize::from(button).checked_sub(1)?)
+            .copied()
+    }
+}
+
+const BAUDS: [u32; 8] = [
+    9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
+];
+
+/// The most boxes one terminal reads.
+const MAX_BOXES: usize = 8;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDisplay {
+    kind: Spanned<String>,
+    device: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    layout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawButtonBox {
+    path: Spanned<String>,
+    baud: Option<Spanned<i64>>,
+    scores: Spanned<Vec<i64>>,
+}
+
+impl RawDisplay {
+    pub(super) fn kind_span(&self) -> std::ops::Range<usize> {
+        self.kind.span()
+    }
+}
+
+impl Checker<'_> {
+    pub(super) fn display(
+        &self,
+        raw: Option<RawDisplay>,
+        base: &Path,
+    ) -> Result<Display, ConfigError> {
+        let Some(raw) = raw else {
+            return Ok(Display::Touch);
+        };
+        let layout = |key: &str| -> Result<Layout, ConfigError> {
+            let Some(l) = &raw.layout else {
+                return Err(self.err(
+                    raw.kind.span(),
+                    "display.layout",
+                    format!(
+                        "a {key} display needs a layout: {}",
+                        Layout::NAMES.join(" or ")
+                    ),
+                ));
+            };
+            Layout::from_name(l.get_ref()).ok_or_else(|| {
+                self.err(
+                    l.span(),
+                    "display.layout",
+                    format!(
+                        "{:?} is not a layout; use {}",
+                        l.get_ref(),
+                        Layout::NAMES.join(" or ")
+                    ),
+                )
+            })
+        };
+        let file = |v: &Option<Spanned<String>>, key: &str| -> Result<PathBuf, ConfigError> {
+            match v {
+                Some(p) if !p.get_ref().trim().is_empty() => Ok(base.join(p.get_ref())),
+                Some(p) => Err(self.err(p.span(), key, "must not be empty")),
+                None => Err(self.err(raw.kind.span(), key, "is needed for this kind")),
+            }
+        };
+        let unused = |v: &Option<Spanned<String>>, key: &str| match v {
+            Some(v) => Err(self.err(
+                v.span(),
+                key,
+                format!("is not used by a {:?} display", raw.kind.get_ref()),
+            )),
+            None => Ok(()),
+        };
+        match raw.kind.get_ref().as_str() {
+            "touch" => {
+                unused(&raw.device, "display.device")?;
+                unused(&raw.path, "display.path")?;
+                unused(&raw.layout, "display.layout")?;
+                Ok(Display::Touch)
+            }
+            "framebuffer" => {
+                unused(&raw.path, "display.path")?;
+                Ok(Display::Framebuffer {
+                    device: file(&raw.device, "display.device")?,
+                    layout: layout("framebuffer")?,
+                })
+            }
+            "png" => {
+                unused(&raw.device, "display.device")?;
+                Ok(Display::Png {
+                    path: file(&raw.path, "display.path")?,
+                    layout: layout("png")?,
+                })
+            }
+            "none" => {
+                unused(&raw.device, "display.device")?;
+                unused(&raw.path, "display.path")?;
+                unused(&raw.layout, "display.layout")?;
+                Ok(Display::None)
+            }
+            other => Err(self.err(
+                raw.kind.span(),
+                "display.kind",
+                format!("{other:?} is not a display kind; use touch, framebuffer, png or none"),
+            )),
+        }
+    }
+
+    pub(super) fn button_boxes(
+        &self,
+        raw: Vec<Spanned<RawButtonBox>>,
+        survey: &Survey,
+        base: &Path,
+    ) -> Result<Vec<ButtonBox>, ConfigError> {
+        if raw.len() > MAX_BOXES {
+            return Err(self.err(
+                raw[MAX_BOXES].span(),
+                "button_box",
+                format!("at most {MAX_BOXES} button boxes per terminal"),
+            ));
+        }
+        let mut boxes: Vec<ButtonBox> = vec![];
+        for (i, spanned) in raw.iter().enumerate() {
+            let key = |k: &str| format!("button_box[{i}].{k}");
+            let b = spanned.get_ref();
+            if b.path.get_ref().trim().is_empty() {
+                return Err(self.err(b.path.span(), &key("path"), "must not be empty"));
+            }
+            let path = base.join(b.path.get_ref());
+            if boxes.iter().any(|other| other.path == path) {
+                return Err(self.err(
+                    b.path.span(),
+                    &key("path"),
+                    format!("{} is named by two button boxes", path.display()),
+                ));
+            }
+            let baud = match &b.baud {
+                None => ButtonBox::DEFAULT_BAUD,
+                Some(v) => u32::try_from(*v.get_ref())
+                    .ok()
+                    .filter(|b| BAUDS.contains(b))
+                    .ok_or_else(|| {
+                        self.err(
+                            v.span(),
+                            &key("baud"),
+                            format!(
+                                "{} is not a serial speed; use one of {BAUDS:?}",
+                                v.get_ref()
+                            ),
+                        )
+                    })?,
+            };
+            let list = b.scores.get_ref();
+            let max_buttons = usize::from(crate::buttons::frame::MAX_BUTTON);
+            if list.is_empty() || list.len() > max_buttons {
+                return Err(self.err(
+                    b.scores.span(),
+                    &key("scores"),
+                    format!("give the score of each button, 1 to {max_buttons} buttons"),
+                ));
+            }
+            let mut scores = vec![];
+            for &s in list {
+                match u8::try_from(s) {
+                    Ok(s) if survey.scale.contains(s) => scores.push(s),
+                    _ => {
+                        return Err(self.err(
+                            b.scores.span(),
+                            &key("scores"),
+                            format!(
+                                "score {s} is outside the {} scale (1 to {})",
+                                survey.scale.as_str(),
+                                survey.scale.max()
+                            ),
+                        ));
+                    }
+                }
+            }
+            boxes.push(ButtonBox { path, baud, scores });
+        }
+        Ok(boxes)
+    }
+}

@@ -1,0 +1,166 @@
+//! Small displays of button terminals, drawn with embedded-graphics: what a screen shows
+//! ([`View`]), the two layouts (`layout`: a 320×240 colour panel and a 128×64 monochrome
+//! one), and where the pixels go: a Linux framebuffer (`framebuffer`) or a PNG file
+//! (`canvas`). The touch UI does not use this module, except for the shared colours.
+
+pub mod canvas;
+pub mod colour;
+pub mod framebuffer;
+mod layout;
+
+use std::path::Path;
+
+use crate::kiosk::Screen;
+use crate::survey::Scale;
+
+pub use canvas::Canvas;
+
+/// A small-display layout; the panel must be at least this large.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// 320×240 colour (SPI TFTs such as ILI9341 panels, small HDMI screens).
+    Colour320x240,
+    /// 128×64 monochrome (SSD1306/SH1106 OLEDs).
+    Mono128x64,
+}
+
+impl Layout {
+    pub const NAMES: [&str; 2] = ["colour-320x240", "mono-128x64"];
+
+    pub fn from_name(name: &str) -> Option<Layout> {
+        match name {
+            "colour-320x240" => Some(Layout::Colour320x240),
+            "mono-128x64" => Some(Layout::Mono128x64),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Colour320x240 => Layout::NAMES[0],
+            Layout::Mono128x64 => Layout::NAMES[1],
+        }
+    }
+
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Layout::Colour320x240 => (320, 240),
+            Layout::Mono128x64 => (128, 64),
+        }
+    }
+
+    /// Draws `view` on a new canvas of this layout's size.
+    pub fn render(self, view: &View) -> Canvas {
+        let (w, h) = self.size();
+        let mut canvas = Canvas::new(w, h);
+        match self {
+            Layout::Colour320x240 => layout::colour(&mut canvas, view),
+            Layout::Mono128x64 => layout::mono(&mut canvas, view),
+        }
+        canvas
+    }
+}
+
+/// Everything a small display shows at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub screen: Screen,
+    pub language: String,
+    pub question: String,
+    pub scale: Scale,
+    /// Each button and the score it gives, in button order.
+    pub legend: Vec<(u8, u8)>,
+    pub sync: SyncMark,
+}
+
+/// The status mark for staff: whether the terminal is offline and how many answers wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncMark {
+    pub offline: bool,
+    pub waiting: u64,
+}
+
+/// A panel that shows views.
+pub trait Panel: Send {
+    fn show(&mut self, view: &View) -> Result<(), DisplayError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DisplayError {
+    #[error("cannot open the display {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the display {path} is {found}; the {layout} layout needs {wanted}")]
+    Unsuitable {
+        path: std::path::PathBuf,
+        layout: &'static str,
+        found: String,
+        wanted: String,
+    },
+    #[error("cannot draw on the display {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes each view to a PNG file (replaced atomically, so a viewer never sees half).
+pub struct PngPanel {
+    path: std::path::PathBuf,
+    layout: Layout,
+}
+
+impl PngPanel {
+    pub fn new(path: &Path, layout: Layout) -> PngPanel {
+        PngPanel {
+            path: path.to_owned(),
+            layout,
+        }
+    }
+}
+
+impl Panel for PngPanel {
+    fn show(&mut self, view: &View) -> Result<(), DisplayError> {
+        let write = |source| DisplayError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let png = self.layout.render(view).to_png().map_err(write)?;
+        let tmp = self.path.with_extension("png.tmp");
+        std::fs::write(&tmp, png).map_err(write)?;
+        std::fs::rename(&tmp, &self.path).map_err(write)
+    }
+}
+
+/// The small displays' own texts, per shipped language.
+pub(crate) struct Texts {
+    pub thanks: &'static str,
+    pub saved: &'static str,
+    pub out_of_service: &'static str,
+    pub tell_staff: &'static str,
+    pub offline: &'static str,
+    pub waiting: &'static str,
+}
+
+pub(crate) fn texts(language: &str) -> Texts {
+    match language {
+        "nl" => Texts {
+            thanks: "Dank u wel!",
+            saved: "Uw antwoord is opgeslagen.",
+            out_of_service: "Buiten gebruik",
+            tell_staff: "Meld het aan een medewerker.",
+            offline: "Offline",
+            waiting: "wachtend",
+        },
+        _ => Texts {
+            thanks: "Thank you!",
+            saved: "Your answer has been saved.",
+            out_of_service: "Out of service",
+            tell_staff: "Please tell a member of staff.",
+            offline: "Offline",
+            waiting: "waiting",
+        },
+    }
+}
