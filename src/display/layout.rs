@@ -15,6 +15,7 @@ use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
 use super::colour::{Rgb, score_colours};
 use super::{Canvas, View, texts};
 use crate::kiosk::Screen;
+use crate::survey::Scale;
 
 const PAPER: Rgb888 = Rgb888::new(0xf7, 0xf5, 0xf0);
 const INK: Rgb888 = Rgb888::new(0x1f, 0x23, 0x28);
@@ -152,6 +153,29 @@ pub(super) fn colour(canvas: &mut Canvas, view: &View) {
             let gap = 8;
             let tile_w = (w - gap * (n + 1)) / n;
             let (tile_h, top) = (64, h - 64 - 14);
+            // The ends of a numbered scale, above its tiles.
+            let anchors = match view.scale {
+                Scale::Ces7 => Some(t.agree),
+                Scale::Ces5 => Some(t.ease),
+                Scale::Smiley3 | Scale::Smiley5 => None,
+            };
+            if let Some((low, high)) = anchors {
+                let style = MonoTextStyle::new(&FONT_6X10, MUTED);
+                let y = top - 14;
+                for (text, x, align) in [
+                    (low, gap, Alignment::Left),
+                    (high, w - gap, Alignment::Right),
+                ] {
+                    let layout = TextStyleBuilder::new()
+                        .alignment(align)
+                        .baseline(Baseline::Top)
+                        .build();
+                    draw(
+                        Text::with_text_style(text, Point::new(x, y), style, layout),
+                        canvas,
+                    );
+                }
+            }
             for (i, &(button, score)) in view.legend.iter().enumerate() {
                 let x = gap + i as i32 * (tile_w + gap);
                 let (back, ink) = score_colours(view.scale, score);

@@ -142,6 +142,9 @@ pub(crate) struct Texts {
     pub tell_staff: &'static str,
     pub offline: &'static str,
     pub waiting: &'static str,
+    /// The ends of the agree scale and of the ease scale, as the touch UI labels them.
+    pub agree: (&'static str, &'static str),
+    pub ease: (&'static str, &'static str),
 }
 
 pub(crate) fn texts(language: &str) -> Texts {
@@ -153,6 +156,8 @@ pub(crate) fn texts(language: &str) -> Texts {
             tell_staff: "Meld het aan een medewerker.",
             offline: "Offline",
             waiting: "wachtend",
+            agree: ("Helemaal oneens", "Helemaal eens"),
+            ease: ("Heel moeilijk", "Heel makkelijk"),
         },
         _ => Texts {
             thanks: "Thank you!",
@@ -161,6 +166,8 @@ pub(crate) fn texts(language: &str) -> Texts {
             tell_staff: "Please tell a member of staff.",
             offline: "Offline",
             waiting: "waiting",
+            agree: ("Strongly disagree", "Strongly agree"),
+            ease: ("Very difficult", "Very easy"),
         },
     }
 }
