@@ -9,6 +9,8 @@
 //!
 //! Run with `cargo bench --bench footprint` (`-- --quick` for a short run).
 
+#[path = "support/bare.rs"]
+mod bare;
 #[path = "support/central.rs"]
 mod central;
 #[path = "support/measure.rs"]
@@ -217,33 +219,7 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         )
     };
 
-    // A bare insert of a row of the same width, with the same durability settings.
-    let conn = rusqlite::Connection::open(dir.join("bare.db")).unwrap();
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-        .unwrap();
-    conn.pragma_update(None, "synchronous", "FULL").unwrap();
-    conn.execute_batch(
-        "CREATE TABLE t (id TEXT PRIMARY KEY, seq INTEGER, device_time TEXT, score INTEGER,
-                        payload TEXT)",
-    )
-    .unwrap();
-    let mut bare = vec![];
-    for i in 0..n {
-        let a = answer(i);
-        let t = Instant::now();
-        conn.execute(
-            "INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![
-                a.id.to_string(),
-                i as i64,
-                a.time.local,
-                a.score,
-                a.question_id
-            ],
-        )
-        .unwrap();
-        bare.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    let bare = bare::inserts(&dir.join("bare.db"), n);
 
     let mut store = Store::open(&dir.join("store.db"), &device).unwrap();
     let mut recorded = vec![];

@@ -171,7 +171,7 @@ impl Port {
                 if !same {
                     tracing::info!(
                         port = %self.config.path.display(),
-                        box_id, firmware, session, "button box said hello"
+                        box_id, firmware, session = %format_args!("{session:X}"), "button box said hello"
                     );
                     state.recent.clear();
                 }

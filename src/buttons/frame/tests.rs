@@ -84,6 +84,8 @@ fn the_checksum_is_the_documented_crc8() {
             .chain(format!("{:02X}\n", crc8_as_documented(b"PRESS,2,17")).into_bytes())
             .collect::<Vec<u8>>()
     );
+    // The example of docs/button-protocol.md.
+    assert_eq!(press(2, 17).encode(), b"$PRESS,2,17*FE\n");
     // The check value of CRC-8/SMBUS.
     assert_eq!(crc8_as_documented(b"123456789"), 0xF4);
 }
