@@ -74,24 +74,7 @@ fn main() {
     // Past start-up, including the first sync round, whose blocking threads tokio ends after
     // 10 s idle (a thread that ends takes its CPU time out of /proc).
     std::thread::sleep(Duration::from_secs(12));
-    let before = cpu_ns(kiosk.id());
-    std::thread::sleep(idle);
-    let after = cpu_ns(kiosk.id());
-    // Per thread: a thread that ended in between is left out, and said so.
-    let ended = before.keys().filter(|t| !after.contains_key(*t)).count();
-    let used: u64 = after
-        .iter()
-        .map(|(tid, ns)| ns - before.get(tid).copied().unwrap_or(0))
-        .sum();
-    if ended > 0 {
-        println!("({ended} threads ended while idle; their last CPU time is not counted)");
-    }
-    println!(
-        "CPU while idle for {} s: {:.3} ms ({:.4}% of one core)",
-        idle.as_secs(),
-        used as f64 / 1e6,
-        used as f64 / idle.as_nanos() as f64 * 100.0
-    );
+    println!("{}", measure::idle_cpu(kiosk.id(), idle));
     kiosk.kill().ok();
     kiosk.wait().ok();
     drop(xvfb);
@@ -185,19 +168,6 @@ fn pss(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("Pss:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("Pss in smaps_rollup")
-}
-
-/// CPU time of each live thread of a process, in nanoseconds (from schedstat), by thread id.
-fn cpu_ns(pid: u32) -> std::collections::HashMap<String, u64> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .filter_map(|t| {
-            let path = t.ok()?.path();
-            let stat = std::fs::read_to_string(path.join("schedstat")).ok()?;
-            let ns = stat.split_whitespace().next()?.parse::<u64>().ok()?;
-            Some((path.file_name()?.to_string_lossy().into_owned(), ns))
-        })
-        .collect()
 }
 
 fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {

@@ -8,6 +8,7 @@
 #[path = "support/central.rs"]
 mod central;
 #[path = "support/measure.rs"]
+#[allow(dead_code)]
 mod measure;
 
 use std::path::Path;

@@ -28,3 +28,41 @@ pub fn machine() -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpu}, {cores} cores, Linux {}", kernel.trim())
 }
+
+/// CPU time of each live thread of a process, in nanoseconds (from schedstat), by thread id.
+fn cpu_ns(pid: u32) -> std::collections::HashMap<String, u64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| {
+            let path = t.ok()?.path();
+            let stat = std::fs::read_to_string(path.join("schedstat")).ok()?;
+            let ns = stat.split_whitespace().next()?.parse::<u64>().ok()?;
+            Some((path.file_name()?.to_string_lossy().into_owned(), ns))
+        })
+        .collect()
+}
+
+/// Watches process `pid` for `idle` and says how much CPU it used meanwhile, per thread, so
+/// that a thread ending in between cannot make the sum go backwards (it is left out, and
+/// said so).
+pub fn idle_cpu(pid: u32, idle: std::time::Duration) -> String {
+    let before = cpu_ns(pid);
+    std::thread::sleep(idle);
+    let after = cpu_ns(pid);
+    let ended = before.keys().filter(|t| !after.contains_key(*t)).count();
+    let used: u64 = after
+        .iter()
+        .map(|(tid, ns)| ns - before.get(tid).copied().unwrap_or(0))
+        .sum();
+    let note = if ended > 0 {
+        format!(" ({ended} threads ended meanwhile; their last CPU time is not counted)")
+    } else {
+        String::new()
+    };
+    format!(
+        "CPU while idle for {} s: {:.3} ms ({:.4}% of one core){note}",
+        idle.as_secs(),
+        used as f64 / 1e6,
+        used as f64 / idle.as_nanos() as f64 * 100.0
+    )
+}
