@@ -1,5 +1,6 @@
 //! Headless tests of the touch UI with the real window code, the real flow and a real SQLite
-//! file: taps, thank-you, follow-up, cooldown, language switch and idle reset.
+//! file: taps, thank-you, follow-up, cooldown, language switch and idle reset, and a button
+//! box beside the touchscreen.
 
 mod common;
 
@@ -211,4 +212,41 @@ fn an_unwritable_database_shows_out_of_service_and_takes_no_answer() {
     advance(ces_kiosk::kiosk::PROBE_INTERVAL);
     assert!(ui.wait_for_store(STORE_WAIT));
     assert!(shows(&ui, QUESTION_EN));
+}
+
+#[test]
+fn a_button_press_beside_the_touchscreen_asks_why_there_and_the_box_gets_its_ack() {
+    use ces_kiosk::buttons::simulate::Heard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = buttons::sim_box(dir.path(), "desk-box");
+    let text = format!(
+        "{}\n[[button_box]]\npath = \"{}\"\nscores = [2, 4, 6]\n",
+        ces_kiosk::demo::DEMO_TOML,
+        sim.path().display()
+    );
+    let config = ces_kiosk::config::Config::parse(&text, "t.toml".as_ref(), dir.path()).unwrap();
+    let (config, ui) = kiosk_with(config, 800, 480);
+    buttons::wait_connected(&sim);
+
+    let seq = sim.press(1);
+    assert!(
+        ui.wait_for_press(STORE_WAIT),
+        "the press reached the UI thread"
+    );
+    assert!(ui.wait_for_store(STORE_WAIT), "and was committed");
+    assert_eq!(
+        buttons::verdict(&sim, seq),
+        Heard::Ack { seq, counted: true }
+    );
+    // Score 2 is low: the follow-up appears on the touchscreen, as after a tap.
+    assert!(shows(&ui, "What made it hard?"));
+    the(&ui, "Long wait").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!"));
+
+    let rows = stored(&config);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!((row.score, row.input.as_str()), (2, "button"));
+    assert_eq!(row.reason.as_deref(), Some("waiting"));
 }

@@ -153,6 +153,19 @@ impl KioskUi {
     }
 
     /// For drivers without an event loop (headless tests): waits up to `timeout` for the
+    /// next button press and applies it. False on timeout.
+    pub fn wait_for_press(&self, timeout: Duration) -> bool {
+        match self.inner.presses.recv_timeout(timeout) {
+            Ok(Press { score, press }) => {
+                let fx = (self.inner.kiosk.borrow_mut()).press(score, press, crate::clock::now());
+                self.inner.apply(fx);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// For drivers without an event loop (headless tests): waits up to `timeout` for the
     /// store's next reply and applies it, with any others already waiting. False on timeout.
     pub fn wait_for_store(&self, timeout: Duration) -> bool {
         match self.inner.replies.recv_timeout(timeout) {
