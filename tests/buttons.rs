@@ -184,3 +184,59 @@ fn two_boxes_feed_one_terminal() {
         .collect();
     assert_eq!(ids.len(), 2);
 }
+
+#[test]
+fn simulate_box_presses_on_keys_and_prints_the_acknowledgements() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("sim-link");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .args(["simulate-box", "--id", "cli-box", "--link"])
+        .arg(&link)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let wait_for = |needle: &str| loop {
+        let line = lines
+            .recv_timeout(common::buttons::REPLY_WAIT)
+            .unwrap_or_else(|_| panic!("simulate-box never printed {needle:?}"));
+        if line.contains(needle) {
+            return line;
+        }
+    };
+    wait_for("Keys 1-9 press a button");
+
+    let config = config(dir.path(), &[(link.clone(), "[1, 4, 7]")], 3.0);
+    let _terminal = start(&config);
+    wait_for("the terminal asked who we are");
+    let mut keys = child.stdin.take().unwrap();
+    keys.write_all(b"3").unwrap();
+    keys.flush().unwrap();
+    assert_eq!(wait_for("press 0:"), "press 0: button 3");
+    assert_eq!(
+        wait_for("press 0:"),
+        "press 0: stored, counted (confirmation light)"
+    );
+    keys.write_all(b"1").unwrap();
+    keys.flush().unwrap();
+    wait_for("press 1: button 1");
+    assert_eq!(
+        wait_for("press 1:"),
+        "press 1: stored as suppressed (misuse filter)"
+    );
+    keys.write_all(b"q").unwrap();
+    keys.flush().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(link.symlink_metadata().is_err(), "quitting unplugs the box");
+    let scores: Vec<u8> = stored(&config).iter().map(|a| a.score).collect();
+    assert_eq!(scores, [7, 1]);
+}

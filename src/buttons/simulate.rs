@@ -299,6 +299,7 @@ pub fn run_interactive(box_id: &str, link: Option<&Path>) -> anyhow::Result<()> 
     println!("Keys 1-9 press a button; q quits.");
     let raw = KeyMode::single_keys();
     let shared = sim.shared.clone();
+    let link = link.map(Path::to_owned);
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
         let mut key = [0u8; 1];
@@ -313,6 +314,10 @@ pub fn run_interactive(box_id: &str, link: Option<&Path>) -> anyhow::Result<()> 
             }
         }
         drop(raw);
+        // Unplugged: the link goes, as udev removes a by-id link.
+        if let Some(link) = link {
+            let _ = std::fs::remove_file(link);
+        }
         std::process::exit(0);
     });
     while let Some(heard) = sim.next(Duration::MAX) {
