@@ -74,12 +74,15 @@ impl ButtonTerminal {
         let mut survey = config.survey.clone();
         survey.follow_up.clear();
         // The legend shows the first box's buttons; boxes of one terminal share a layout.
-        let legend = config.button_boxes[0]
-            .scores
-            .iter()
-            .enumerate()
-            .map(|(i, &score)| (i as u8 + 1, score))
-            .collect();
+        let legend = config
+            .button_boxes
+            .first()
+            .map(|b| {
+                (b.scores.iter().enumerate())
+                    .map(|(i, &score)| (i as u8 + 1, score))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(ButtonTerminal {
             kiosk: Kiosk::new(survey, config.kiosk.clone()),
             writer,
