@@ -59,14 +59,11 @@ fn main() {
 
     // The installed program, idle: one box waiting for presses, one box missing.
     let file = dir.path().join("idle.toml");
-    let text = ces_kiosk::demo::DEMO_TOML.to_owned()
-        + &format!(
-            "\n[display]\nkind = \"none\"\n\n[[button_box]]\npath = \"{}\"\nscores = [1, 2, 3]\n\
-             \n[[button_box]]\npath = \"{}\"\nscores = [1, 2, 3]\n",
-            sim.path().display(),
-            dir.path().join("unplugged-box").display()
-        );
-    std::fs::write(&file, text).unwrap();
+    let boxes = [
+        (sim.path(), "[1, 2, 3]"),
+        (dir.path().join("unplugged-box"), "[1, 2, 3]"),
+    ];
+    std::fs::write(&file, buttons::config_text(&boxes, 3.0)).unwrap();
     let mut kiosk = std::process::Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
         .args(["run", "--config"])
         .arg(&file)

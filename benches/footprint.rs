@@ -209,7 +209,7 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut tap = vec![];
     for i in 0..n {
         let t = Instant::now();
-        writer.send(Request::Record(answer(i)));
+        writer.send(Request::Record(answer(i))).unwrap();
         let (reply, at) = rx.recv().unwrap();
         assert!(reply.error().is_none());
         tap.push((at - t).as_secs_f64() * 1000.0);

@@ -14,7 +14,7 @@ use crate::buttons::{Buttons, Press, Verdict};
 use crate::config::Config;
 use crate::display::{Panel, SyncMark, View};
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
-use crate::store::{Reply, StoreError, StoreWriter};
+use crate::store::{Reply, StoreWriter};
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
 /// What wakes the loop.
@@ -63,8 +63,7 @@ impl ButtonTerminal {
             move |reply| {
                 acks.store_replied(&reply);
                 if let Some(sync) = &sync
-                    && reply.error().is_none()
-                    && !matches!(reply, Reply::Probed(_))
+                    && reply.worth_uploading()
                 {
                     sync.nudge();
                 }
@@ -120,11 +119,6 @@ impl ButtonTerminal {
         }
     }
 
-    /// The button boxes, for status.
-    pub fn buttons(&self) -> Arc<Buttons> {
-        self.buttons.clone()
-    }
-
     /// Runs until [`Input::Stop`].
     pub fn run(mut self) {
         self.show();
@@ -174,15 +168,10 @@ impl ButtonTerminal {
         for effect in effects {
             match effect {
                 Effect::Store(request) => {
-                    let press = request.button_press().cloned();
-                    if !self.writer.send(request) {
+                    if let Err(reply) = self.writer.send(request) {
                         tracing::error!("the answer store thread has stopped; out of service");
-                        if let Some(press) = press {
-                            self.buttons.verdict(&press, Verdict::Refused);
-                        }
-                        let fx = self
-                            .kiosk
-                            .store_replied(&Reply::Probed(Err(StoreError::Stopped)));
+                        self.buttons.store_replied(&reply);
+                        let fx = self.kiosk.store_replied(&reply);
                         self.apply(fx);
                     }
                 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ces_kiosk::buttons::simulate::{Heard, SimBox};
 use ces_kiosk::store::Store;
-use common::buttons::{RESEND, config};
+use common::buttons::{RESEND, config, config_text};
 
 const RESTARTS: usize = 100;
 
@@ -42,18 +42,11 @@ fn drain(sim: &SimBox, acked: &mut BTreeSet<u32>, wait: Duration) {
 fn acknowledged_presses_survive_sigkill_and_are_stored_once() {
     let dir = tempfile::tempdir().unwrap();
     let sim = SimBox::start("crash-box", Some(&dir.path().join("by-id-box")), RESEND).unwrap();
-    let config = config(dir.path(), &[(sim.path(), "[1, 2, 3, 4, 5, 6, 7]")], 0.0);
+    let boxes = [(sim.path(), "[1, 2, 3, 4, 5, 6, 7]")];
+    let config = config(dir.path(), &boxes, 0.0);
     // The same config as a file, for the binary.
     let file = dir.path().join("terminal.toml");
-    let text = ces_kiosk::demo::DEMO_TOML.replacen(
-        "misuse_cooldown_seconds = 3",
-        "misuse_cooldown_seconds = 0",
-        1,
-    ) + &format!(
-        "\n[display]\nkind = \"none\"\n\n[[button_box]]\npath = \"{}\"\nscores = [1, 2, 3, 4, 5, 6, 7]\n",
-        sim.path().display()
-    );
-    std::fs::write(&file, text).unwrap();
+    std::fs::write(&file, config_text(&boxes, 0.0)).unwrap();
 
     let mut rng = fastrand::Rng::with_seed(2026);
     let mut acked = BTreeSet::new();

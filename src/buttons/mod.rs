@@ -40,17 +40,6 @@ pub enum Verdict {
     Refused,
 }
 
-/// What staff see of one box.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BoxStatus {
-    pub path: std::path::PathBuf,
-    pub connected: bool,
-    /// The id and firmware the box gave in its hello, once it did.
-    pub box_id: Option<String>,
-    pub firmware: Option<String>,
-    pub presses: u64,
-}
-
 /// The running readers of a terminal's button boxes. Dropping it stops them.
 pub struct Buttons {
     ports: Vec<Arc<Port>>,
@@ -113,10 +102,6 @@ impl Buttons {
         for port in &self.ports {
             port.set_in_service(in_service);
         }
-    }
-
-    pub fn status(&self) -> Vec<BoxStatus> {
-        self.ports.iter().map(|p| p.status()).collect()
     }
 }
 

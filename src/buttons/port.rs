@@ -13,7 +13,7 @@ use serialport::{SerialPort, TTYPort};
 
 use super::frame::{Dropped, Event, LedState, LedTarget, Message, Parser};
 use super::pty::{Wake, wait};
-use super::{BoxStatus, Press, Verdict};
+use super::{Press, Verdict};
 use crate::config::ButtonBox;
 use crate::survey::ButtonPress;
 
@@ -36,20 +36,19 @@ struct State {
     /// A handle for writing to the open port; `None` while the box is away.
     writer: Option<TTYPort>,
     hello: Option<Hello>,
+    /// What became of the current session's recent presses; cleared when a box says hello
+    /// with a new session.
     recent: VecDeque<Recent>,
     out_of_service: bool,
-    presses: u64,
 }
 
 #[derive(Clone)]
 struct Hello {
     box_id: String,
-    firmware: String,
     session: u32,
 }
 
 struct Recent {
-    session: u32,
     seq: u32,
     /// `None` while the press is on its way to the store.
     verdict: Option<Verdict>,
@@ -164,22 +163,14 @@ impl Port {
                 firmware,
                 session,
             } => {
-                let same = state
-                    .hello
-                    .as_ref()
-                    .is_some_and(|h| h.session == session && h.box_id == box_id);
-                if !same {
+                if !state.is_current(&box_id, session) {
                     tracing::info!(
                         port = %self.config.path.display(),
                         box_id, firmware, session = %format_args!("{session:X}"), "button box said hello"
                     );
                     state.recent.clear();
                 }
-                state.hello = Some(Hello {
-                    box_id,
-                    firmware,
-                    session,
-                });
+                state.hello = Some(Hello { box_id, session });
             }
             Message::Press { button, seq } => {
                 let Some(hello) = state.hello.clone() else {
@@ -197,7 +188,7 @@ impl Port {
                 let known = state
                     .recent
                     .iter()
-                    .find(|r| r.session == press.session && r.seq == seq)
+                    .find(|r| r.seq == seq)
                     .map(|r| r.verdict);
                 match known {
                     // Still on its way to the store: its verdict will follow.
@@ -214,7 +205,6 @@ impl Port {
                             return;
                         };
                         remember(&mut state, &press, None);
-                        state.presses += 1;
                         drop(state);
                         on_press(Press { score, press });
                     }
@@ -226,13 +216,9 @@ impl Port {
 
     pub(super) fn verdict(&self, press: &ButtonPress, verdict: Verdict) {
         let mut state = self.state();
-        remember(&mut state, press, Some(verdict));
         // A box that restarted meanwhile numbers its presses afresh: this is not for it.
-        if state
-            .hello
-            .as_ref()
-            .is_some_and(|h| h.session == press.session && h.box_id == press.box_id)
-        {
+        if state.is_current(&press.box_id, press.session) {
+            remember(&mut state, press, Some(verdict));
             send(&mut state, &verdict_frame(press, verdict));
         }
     }
@@ -245,41 +231,25 @@ impl Port {
         state.out_of_service = !in_service;
         send(&mut state, &led_frame(in_service));
     }
+}
 
-    pub(super) fn status(&self) -> BoxStatus {
-        let state = self.state();
-        BoxStatus {
-            path: self.config.path.clone(),
-            connected: state.writer.is_some(),
-            box_id: state.hello.as_ref().map(|h| h.box_id.clone()),
-            firmware: state.hello.as_ref().map(|h| h.firmware.clone()),
-            presses: state.presses,
-        }
+impl State {
+    /// Whether the box on the line is `box_id` in session `session`.
+    fn is_current(&self, box_id: &str, session: u32) -> bool {
+        (self.hello.as_ref()).is_some_and(|h| h.session == session && h.box_id == box_id)
     }
 }
 
 /// Records what became of a press of the box's current session, forgetting the oldest.
 fn remember(state: &mut State, press: &ButtonPress, verdict: Option<Verdict>) {
-    if let Some(r) = state
-        .recent
-        .iter_mut()
-        .find(|r| r.session == press.session && r.seq == press.seq)
-    {
+    if let Some(r) = state.recent.iter_mut().find(|r| r.seq == press.seq) {
         r.verdict = verdict;
-        return;
-    }
-    if state
-        .hello
-        .as_ref()
-        .is_none_or(|h| h.session != press.session)
-    {
         return;
     }
     if state.recent.len() == RECENT {
         state.recent.pop_front();
     }
     state.recent.push_back(Recent {
-        session: press.session,
         seq: press.seq,
         verdict,
     });

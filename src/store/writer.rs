@@ -25,11 +25,18 @@ pub enum Request {
 }
 
 impl Request {
-    /// The button press an answer to record came from, if it did.
-    pub fn button_press(&self) -> Option<&crate::survey::ButtonPress> {
+    /// The reply to this request when the store thread is gone.
+    fn stopped(self) -> Reply {
         match self {
-            Request::Record(a) => a.input.button_press(),
-            _ => None,
+            Request::Record(answer) => Reply::Recorded {
+                answer,
+                result: Err(StoreError::Stopped),
+            },
+            Request::CloseFollowUp { id, .. } => Reply::FollowUpClosed {
+                id,
+                result: Err(StoreError::Stopped),
+            },
+            Request::Probe => Reply::Probed(Err(StoreError::Stopped)),
         }
     }
 }
@@ -51,6 +58,12 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// Whether the uploader should look at the queue now: the store opened, or wrote an
+    /// answer or its follow-up reason (a probe changes no answer).
+    pub fn worth_uploading(&self) -> bool {
+        self.error().is_none() && !matches!(self, Reply::Probed(_))
+    }
+
     pub fn error(&self) -> Option<&StoreError> {
         match self {
             Reply::Opened(r) | Reply::Probed(r) | Reply::FollowUpClosed { result: r, .. } => {
@@ -101,9 +114,13 @@ impl StoreWriter {
         }
     }
 
-    /// Queues a request; false when the store thread has stopped.
-    pub fn send(&self, request: Request) -> bool {
-        self.tx.as_ref().is_some_and(|tx| tx.send(request).is_ok())
+    /// Queues a request. When the store thread has stopped, gives back the reply that says
+    /// so, to be handled like any failed write.
+    pub fn send(&self, request: Request) -> Result<(), Box<Reply>> {
+        match &self.tx {
+            Some(tx) => tx.send(request).map_err(|e| Box::new(e.0.stopped())),
+            None => Err(Box::new(request.stopped())),
+        }
     }
 }
 

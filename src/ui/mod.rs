@@ -17,7 +17,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 use crate::buttons::{Buttons, Press, Verdict};
 use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
-use crate::store::{Reply, StoreError, StoreWriter};
+use crate::store::{Reply, StoreWriter};
 use crate::survey::{Scale, Survey};
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
@@ -88,8 +88,7 @@ impl KioskUi {
                 }
                 // A stored answer (or a closed follow-up) is worth uploading soon.
                 if let Some(sync) = &sync
-                    && reply.error().is_none()
-                    && !matches!(reply, Reply::Probed(_))
+                    && reply.worth_uploading()
                 {
                     sync.nudge();
                 }
@@ -244,15 +243,12 @@ impl Inner {
         for effect in effects {
             match effect {
                 Effect::Store(request) => {
-                    let press = request.button_press().cloned();
-                    if !self.writer.send(request) {
-                        if let (Some(b), Some(press)) = (&self.buttons, press) {
-                            b.verdict(&press, Verdict::Refused);
-                        }
+                    if let Err(reply) = self.writer.send(request) {
                         tracing::error!("the answer store thread has stopped; out of service");
-                        let fx = (self.kiosk.borrow_mut())
-                            .store_replied(&Reply::Probed(Err(StoreError::Stopped)));
-                        self.apply(fx);
+                        if let Some(b) = &self.buttons {
+                            b.store_replied(&reply);
+                        }
+                        self.on_reply(*reply);
                     }
                 }
                 Effect::StartTimer(kind, after) => {

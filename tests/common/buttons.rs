@@ -20,6 +20,16 @@ pub const RESEND: Duration = Duration::from_millis(100);
 /// The demo config as a button terminal without a display, with these boxes (path, scores)
 /// and this misuse cooldown, its database in `dir`.
 pub fn config(dir: &Path, boxes: &[(PathBuf, &str)], cooldown: f64) -> Config {
+    Config::parse(
+        &config_text(boxes, cooldown),
+        Path::new("button-terminal.toml"),
+        dir,
+    )
+    .expect("a valid config")
+}
+
+/// The text of [`config`], for a config file beside the database.
+pub fn config_text(boxes: &[(PathBuf, &str)], cooldown: f64) -> String {
     let mut text = DEMO_TOML.replacen(
         "misuse_cooldown_seconds = 3",
         &format!("misuse_cooldown_seconds = {cooldown}"),
@@ -32,7 +42,7 @@ pub fn config(dir: &Path, boxes: &[(PathBuf, &str)], cooldown: f64) -> Config {
             path.display()
         ));
     }
-    Config::parse(&text, Path::new("button-terminal.toml"), dir).expect("a valid config")
+    text
 }
 
 /// A button terminal running on its own thread until dropped.
