@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::display::{Panel, SyncMark, View};
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
 use crate::store::{Reply, StoreWriter};
+use crate::sync::survey_config::ConfigFeed;
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
 /// What wakes the loop.
@@ -22,6 +23,8 @@ pub enum Input {
     Press(Press),
     Store(Reply),
     Sync(SyncStatus),
+    /// The collector sent a new survey config: switch when idle.
+    Config,
     /// End the loop (tests; a running terminal ends with its process).
     Stop,
 }
@@ -39,6 +42,7 @@ pub struct ButtonTerminal {
     sync: SyncMark,
     shown: Option<View>,
     panel_failed: bool,
+    configs: Option<ConfigFeed>,
 }
 
 impl ButtonTerminal {
@@ -57,6 +61,7 @@ impl ButtonTerminal {
         .context("cannot start the button boxes")?;
         let buttons = Arc::new(buttons);
         let (tx, acks) = (sender.clone(), buttons.clone());
+        let configs = sync.as_ref().map(SyncHandle::config);
         let writer = StoreWriter::spawn(
             config.storage.path.clone(),
             config.device.clone(),
@@ -94,6 +99,7 @@ impl ButtonTerminal {
             sync: SyncMark::default(),
             shown: None,
             panel_failed: false,
+            configs,
         })
     }
 
@@ -113,6 +119,21 @@ impl ButtonTerminal {
             loop {
                 let now = status.borrow_and_update().clone();
                 if tx.send(Input::Sync(now)).is_err() || status.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// A task that tells the loop when the collector sent a new survey config; run it on the
+    /// sync thread.
+    pub fn follow_config(&self) -> impl Future<Output = ()> + Send + 'static {
+        let tx = self.sender.clone();
+        let mut feed = self.configs.clone();
+        async move {
+            let Some(feed) = &mut feed else { return };
+            while feed.changed().await {
+                if tx.send(Input::Config).is_err() {
                     break;
                 }
             }
@@ -159,6 +180,7 @@ impl ButtonTerminal {
                     };
                     vec![]
                 }
+                Some(Input::Config) => vec![],
             };
             self.apply(fx);
         }
@@ -187,7 +209,22 @@ impl ButtonTerminal {
         }
         self.buttons
             .set_in_service(self.kiosk.screen() != Screen::OutOfService);
+        self.adopt_config();
         self.show();
+    }
+
+    /// Switches to a newer survey config from the collector when the flow is idle.
+    fn adopt_config(&mut self) {
+        let Some(feed) = &self.configs else { return };
+        let Some((config, version)) = feed.pending() else {
+            return;
+        };
+        let mut survey = config.survey.clone();
+        survey.follow_up.clear();
+        if self.kiosk.replace_survey(survey, config.kiosk.clone()) {
+            feed.applied(version);
+            tracing::info!(version, "switched to the collector's new survey config");
+        }
     }
 
     /// Draws the current screen if it changed.

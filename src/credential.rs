@@ -1,6 +1,7 @@
-//! Credentials: the per-device secret a terminal sends with every request, and the admin
-//! tokens of central teams. The collector stores only their SHA-256; the secret itself is
-//! printed once when it is made and never appears in a log or a `Debug` output.
+//! Credentials: the per-device secret a terminal sends with every request, the admin tokens
+//! of central teams, and the short one-time enrolment codes staff type on site. The collector
+//! stores only their SHA-256; the secret itself is printed once when it is made and never
+//! appears in a log or a `Debug` output.
 //!
 //! A credential is 32 random bytes, so a plain SHA-256 is the right hash: there is nothing
 //! for a slow password hash to protect against, and every request can be checked cheaply.
@@ -83,6 +84,83 @@ impl Credential {
     }
 }
 
+/// A one-time enrolment code: 10 characters from an alphabet without look-alikes (no 0, O,
+/// 1, I or L), shown as `ABCDE-FGHJK`. About 49 bits: enough for a code that works once,
+/// expires within days and is tried at a rate-limited endpoint. Typed codes are read
+/// case-insensitively, with or without the dash and spaces.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnrolmentCode(String);
+
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CODE_LEN: usize = 10;
+
+/// Why a typed text is not an enrolment code. Never contains the text itself.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not an enrolment code: expected 10 letters and digits like ABCDE-FGHJK (no 0, O, 1, I or L)"
+)]
+pub struct MalformedCode;
+
+impl EnrolmentCode {
+    /// Makes a new random code.
+    pub fn generate() -> EnrolmentCode {
+        let mut bytes = [0u8; CODE_LEN];
+        getrandom::fill(&mut bytes).expect("the operating system provides random numbers");
+        // 31 symbols: 256 % 31 = 8, a bias of under 4 % on 8 symbols; rejection keeps it exact.
+        let mut code = String::with_capacity(CODE_LEN);
+        let mut pool = bytes.to_vec();
+        while code.len() < CODE_LEN {
+            let b = match pool.pop() {
+                Some(b) => b,
+                None => {
+                    let mut more = [0u8; CODE_LEN];
+                    getrandom::fill(&mut more)
+                        .expect("the operating system provides random numbers");
+                    pool.extend_from_slice(&more);
+                    continue;
+                }
+            };
+            let limit = 256 - 256 % CODE_ALPHABET.len();
+            if usize::from(b) < limit {
+                code.push(char::from(
+                    CODE_ALPHABET[usize::from(b) % CODE_ALPHABET.len()],
+                ));
+            }
+        }
+        EnrolmentCode(code)
+    }
+
+    /// Reads a typed code: case, dashes and spaces do not matter.
+    pub fn parse(text: &str) -> Result<EnrolmentCode, MalformedCode> {
+        let code: String = text
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
+            Ok(EnrolmentCode(code))
+        } else {
+            Err(MalformedCode)
+        }
+    }
+
+    /// The code as staff type it: `ABCDE-FGHJK`.
+    pub fn expose(&self) -> String {
+        format!("{}-{}", &self.0[..5], &self.0[5..])
+    }
+
+    /// What the collector stores and looks up.
+    pub fn hash(&self) -> String {
+        hash_text(&self.0)
+    }
+}
+
+impl fmt::Debug for EnrolmentCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnrolmentCode(<redacted>)")
+    }
+}
+
 /// The SHA-256 of any presented token, in hex: a wrong or malformed token simply finds nothing.
 pub fn hash_text(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
@@ -126,6 +204,32 @@ mod tests {
         assert!(!format!("{c:?}").contains(&c.expose()[5..]));
         let e = Credential::parse("cesa_secret-typo", Kind::Admin).unwrap_err();
         assert!(!e.to_string().contains("secret-typo"), "{e}");
+    }
+
+    #[test]
+    fn enrolment_codes_are_read_as_typed() {
+        let code = EnrolmentCode::generate();
+        let shown = code.expose();
+        assert_eq!(shown.len(), 11);
+        assert_eq!(&shown[5..6], "-");
+        assert_eq!(EnrolmentCode::parse(&shown), Ok(code.clone()));
+        let typed = format!(" {} ", shown.to_lowercase().replace('-', " "));
+        assert_eq!(
+            EnrolmentCode::parse(&typed).map(|c| c.hash()),
+            Ok(code.hash())
+        );
+        assert_ne!(EnrolmentCode::generate(), code);
+        for bad in [
+            "",
+            "ABCDE-FGHJ",
+            "ABCDE-FGHJKM",
+            "ABCDE-FGHJ0",
+            "OBCDE-FGHJK",
+            "ABCDE_FGHJK",
+        ] {
+            assert_eq!(EnrolmentCode::parse(bad), Err(MalformedCode), "{bad}");
+        }
+        assert!(!format!("{code:?}").contains(&shown[..5]));
     }
 
     #[test]

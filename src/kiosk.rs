@@ -95,6 +95,26 @@ impl Kiosk {
         &self.survey
     }
 
+    /// Whether nobody is using the terminal: the question in its first language, no answer
+    /// waiting for its commit. A new survey config is switched to only then.
+    pub fn is_idle(&self) -> bool {
+        self.screen == Screen::Question
+            && self.awaiting.is_none()
+            && self.language == self.survey.default_language()
+    }
+
+    /// Switches to another survey and timings if the terminal is idle; `false` (nothing
+    /// changed) otherwise.
+    pub fn replace_survey(&mut self, survey: Survey, timings: Timings) -> bool {
+        if !self.is_idle() {
+            return false;
+        }
+        self.language = survey.default_language().to_owned();
+        self.survey = survey;
+        self.timings = timings;
+        true
+    }
+
     /// Why the terminal is out of service, for staff.
     pub fn problem(&self) -> Option<&str> {
         self.problem.as_deref()

@@ -11,7 +11,8 @@
 //! - [`buttons`]: USB-serial button boxes: frame format, reader threads, software box.
 //! - [`display`]: small displays drawn with embedded-graphics (framebuffer, PNG).
 //! - [`button_terminal`]: the event loop of a terminal without a touch screen.
-//! - [`credential`]: device credentials and admin tokens; only their hashes are stored.
+//! - [`credential`]: device credentials, admin tokens and enrolment codes; only hashes are stored.
+//! - [`enrolment`]: `ces-kiosk enroll`: code in, credential and survey config saved.
 //! - [`sync`]: the uploader task: batches, retry policy, heartbeats, status.
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
 //! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod credential;
 pub mod demo;
 pub mod display;
+pub mod enrolment;
 pub mod kiosk;
 pub mod logging;
 pub mod store;

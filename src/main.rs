@@ -41,6 +41,19 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "ces-kiosk-demo-data")]
         data: PathBuf,
     },
+    /// Enrol this terminal with the one-time code from the central team: it receives its own
+    /// credential and survey config, kept in its state folder, readable only by the service.
+    Enroll {
+        /// The collector's address, like https://ces.example.com/.
+        #[arg(long, value_name = "URL")]
+        collector: String,
+        /// The enrolment code, like ABCDE-FGHJK.
+        #[arg(long)]
+        code: String,
+        /// The terminal's config file (it names the state folder, beside the database).
+        #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// Check a config file and exit: 0 when valid, 2 with the reason when not.
     CheckConfig {
         #[arg(value_name = "FILE")]
@@ -59,6 +72,7 @@ enum Command {
 }
 
 const EXIT_BAD_CONFIG: u8 = 2;
+const DEFAULT_CONFIG: &str = "/etc/ces-kiosk/terminal.toml";
 
 fn main() -> ExitCode {
     ces_kiosk::logging::init();
@@ -78,6 +92,11 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Enroll {
+            collector,
+            code,
+            config,
+        } => return enroll(&collector, &code, &config),
         Command::CheckConfig { file } => {
             return match Config::load(&file) {
                 Ok(c) => {
@@ -153,6 +172,7 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
         .context("cannot create the kiosk window (is a display there?)")?;
     if let (Some(sync), Some(thread)) = (&sync, &background) {
         thread.spawn(ui.follow_sync(sync.status()));
+        thread.spawn(ui.follow_config());
     }
     if fullscreen {
         slint::ComponentHandle::window(ui.window()).set_fullscreen(true);
@@ -180,20 +200,82 @@ fn run_button_terminal(
     let terminal = ButtonTerminal::new(config, panel, sync.clone())?;
     if let (Some(sync), Some(thread)) = (&sync, background) {
         thread.spawn(terminal.follow_sync(sync.status()));
+        thread.spawn(terminal.follow_config());
     }
     tracing::info!(boxes = config.button_boxes.len(), "button terminal running");
     terminal.run();
     Ok(())
 }
 
+/// `ces-kiosk enroll`: exit 0 enrolled, 1 refused or unreachable, 2 bad input.
+fn enroll(collector: &str, code: &str, config: &std::path::Path) -> ExitCode {
+    let input = (|| {
+        let url = ces_kiosk::config::collector_url(collector)?;
+        let code = ces_kiosk::credential::EnrolmentCode::parse(code).map_err(|e| e.to_string())?;
+        let state = Config::state_dir_of(config).map_err(|e| e.to_string())?;
+        Ok::<_, String>((url, code, state))
+    })();
+    let (url, code, state) = match input {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(ces_kiosk::enrolment::enroll(&url, &code, &state)) {
+        Ok(done) => {
+            tracing::info!(device = done.device_id, "enrolled");
+            println!(
+                "enrolled as device {} at site {}, touchpoint {}; survey config version {}",
+                done.device_id, done.site, done.touchpoint, done.config.version
+            );
+            println!("saved in {}", state.display());
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match Config::load(config) {
+        Ok(_) => {
+            println!(
+                "{} is ready. Start the terminal: sudo systemctl restart ces-kiosk",
+                config.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: enrolled, but the terminal cannot start with its config file: {e}");
+            ExitCode::from(EXIT_BAD_CONFIG)
+        }
+    }
+}
+
 fn summary(c: &Config) -> String {
     let s = &c.survey;
     format!(
-        "device {} at site {}, touchpoint {}\nquestion {} v{} on the {} scale, languages {}, \
+        "device {} at site {}, touchpoint {}\n{}\nquestion {} v{} on the {} scale, languages {}, \
          low scores {:?}, {} follow-up reasons\ndatabase {}\n{}\n{}",
         c.device.id,
         c.device.site,
         c.device.touchpoint,
+        match c.config_version {
+            Some(v) => format!(
+                "enrolled; survey config version {v} from the collector (in {})",
+                c.state_dir().display()
+            ),
+            None => "survey from this file".to_owned(),
+        },
         s.question_id,
         s.question_version,
         s.scale.as_str(),

@@ -70,6 +70,7 @@ fn a_device_added_on_the_command_line_uploads_to_serve_and_shows_in_report_and_e
             "hotel-rotterdam",
             "--touchpoint",
             "check-in",
+            "--credential",
         ],
     );
     assert!(add.status.success(), "{add:?}");

@@ -352,6 +352,9 @@ fn every_example_config_in_deploy_is_valid() {
         }
         if name.starts_with("collector") {
             ces_kiosk::collector::Settings::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else if name == "survey.toml" {
+            let text = std::fs::read_to_string(&path).unwrap();
+            ces_kiosk::config::SurveyConfig::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
         } else {
             // Installed beside its credential file, as on a terminal.
             let installed = tempfile::tempdir().unwrap();
@@ -372,3 +375,87 @@ fn every_example_config_in_deploy_is_valid() {
         dir.display()
     );
 }
+
+/// An enrolled state folder, as `ces-kiosk enroll` leaves it.
+fn enrolled_state(dir: &Path) {
+    std::fs::write(
+        dir.join("enrolment.toml"),
+        "collector = \"https://ces.example.com/\"\n\
+         [device]\nid = \"front-desk-2\"\nsite = \"hotel-rotterdam\"\ntouchpoint = \"check-in\"\n",
+    )
+    .unwrap();
+    write_credential(dir, Credential::generate(Kind::Device).expose(), 0o600);
+    let survey = include_str!("../deploy/examples/survey.toml");
+    let stored = ces_kiosk::wire::SurveyConfig {
+        version: 3,
+        text: survey.to_owned(),
+    };
+    std::fs::write(
+        dir.join("survey-config.json"),
+        serde_json::to_vec(&stored).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_unenrolled_terminal_without_device_or_survey_is_told_to_enrol() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Config::parse(
+        "[storage]\npath = \"answers.db\"\n",
+        Path::new("t.toml"),
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("[device]") && err.contains("ces-kiosk enroll"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_enrolled_terminal_takes_device_collector_and_survey_from_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    enrolled_state(dir.path());
+    let c = Config::parse(
+        "[storage]\npath = \"answers.db\"\n[upstream]\nheartbeat_seconds = 60\n",
+        Path::new("t.toml"),
+        dir.path(),
+    )
+    .expect("enrolled config");
+    assert_eq!(c.device.id, "front-desk-2");
+    assert_eq!(c.config_version, Some(3));
+    let up = c.upstream.unwrap();
+    assert_eq!(up.url.as_str(), "https://ces.example.com/");
+    assert_eq!(up.heartbeat, std::time::Duration::from_secs(60));
+
+    // What enrolment decides cannot also be written in the file.
+    let with_device = format!("{}\n[storage]\npath = \"answers.db\"\n", DEMO_DEVICE);
+    let err = Config::parse(&with_device, Path::new("t.toml"), dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("enrolled") && err.contains("remove [device]"),
+        "{err}"
+    );
+    let with_url =
+        "[storage]\npath = \"answers.db\"\n[upstream]\nurl = \"https://other.example.com/\"\n";
+    let err = Config::parse(with_url, Path::new("t.toml"), dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("remove url and credential_file"), "{err}");
+
+    // A damaged survey config in the state folder is named.
+    std::fs::write(dir.path().join("survey-config.json"), "{").unwrap();
+    let err = Config::parse(
+        "[storage]\npath = \"answers.db\"\n",
+        Path::new("t.toml"),
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("survey-config.json"), "{err}");
+}
+
+const DEMO_DEVICE: &str =
+    "[device]\nid = \"front-desk-2\"\nsite = \"hotel-rotterdam\"\ntouchpoint = \"check-in\"\n";

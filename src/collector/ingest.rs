@@ -113,20 +113,27 @@ pub async fn heartbeat(
     state
         .storage
         .record_heartbeat(HeartbeatRecord {
-            device_id: device.id,
+            device_id: device.id.clone(),
             received_at_ms: now.as_millisecond(),
             clock_skew_ms: skew,
-            beat,
+            beat: beat.clone(),
         })
         .await?;
+    // The device hears of its survey config until it reports running that version.
+    let config = state
+        .storage
+        .device_config(&device.id)
+        .await?
+        .filter(|c| beat.config_version != Some(c.version));
     Ok(Json(HeartbeatResponse {
         server_time: now.to_string(),
         clock_skew_ms: skew,
+        config,
     }))
 }
 
 /// Reads a request body within `max_body` bytes as sent and `max_json` once decompressed.
-async fn read_body(
+pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     max_body: usize,
@@ -180,7 +187,7 @@ async fn read_body(
 }
 
 /// Syntax errors are a 400; well-formed JSON of the wrong shape is a 422.
-fn json_error(e: serde_json::Error) -> ApiError {
+pub(super) fn json_error(e: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => {

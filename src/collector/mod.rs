@@ -3,6 +3,7 @@
 //!
 //! - `settings`: the config file. `storage`: the [`Storage`] trait and its SQLite backend.
 //! - `auth`: device credentials and admin tokens on requests. `limit`: per-device rate limit.
+//! - `enrol`: one-time enrolment codes traded for a credential and a survey config.
 //! - `ingest`: what terminals send. `validate`: the rules an answer must meet (pure).
 //! - `read`: what central teams read. `report`: the CES maths. `export`: CSV and JSON rows.
 //! - `error`: how routes fail (status, JSON body, `Retry-After`).
@@ -10,6 +11,7 @@
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
 
 pub mod auth;
+mod enrol;
 pub mod error;
 pub mod export;
 mod ingest;
@@ -39,6 +41,8 @@ pub struct State {
     pub storage: Arc<dyn Storage>,
     pub settings: Settings,
     limiter: DeviceLimiter,
+    /// All enrolment attempts together: codes cannot be guessed at speed.
+    enrol_limiter: DeviceLimiter,
 }
 
 impl State {
@@ -62,10 +66,12 @@ pub fn router(settings: Settings, storage: Arc<dyn Storage>) -> Router {
         storage,
         settings,
         limiter,
+        enrol_limiter: DeviceLimiter::new(1, 10),
     });
     Router::new()
         .route("/v1/answers", post(ingest::answers))
         .route("/v1/heartbeat", post(ingest::heartbeat))
+        .route("/v1/enrol", post(enrol::enrol))
         .route("/v1/export", get(read::export))
         .route("/v1/report", get(read::report))
         .route("/v1/devices", get(read::devices))

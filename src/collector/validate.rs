@@ -112,6 +112,11 @@ pub fn heartbeat(h: &Heartbeat) -> Result<(), String> {
     {
         return Err("last_error: longer than 2000 characters".into());
     }
+    if let Some(e) = &h.config_error
+        && e.chars().count() > 2000
+    {
+        return Err("config_error: longer than 2000 characters".into());
+    }
     Ok(())
 }
 

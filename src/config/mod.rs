@@ -1,12 +1,15 @@
 //! The terminal's one config file: TOML parsed into raw types, then checked once into a
 //! validated [`Config`]. Every refusal names the file, the line and the key. The
 //! `[upstream]` section (where and how to sync) is checked in `upstream`; `[display]` and
-//! `[[button_box]]` in `hardware`.
+//! `[[button_box]]` in `hardware`; `[survey]` and `[kiosk]` in `survey`, which also checks
+//! the survey configs a collector hands out. An enrolled terminal (`enrolled`) takes its
+//! device, collector, credential and survey config from its state folder instead.
 
+pub mod enrolled;
 mod hardware;
+mod survey;
 mod upstream;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,10 +17,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::survey::{Reason, SHIPPED_LANGUAGES, Scale, Survey};
+use crate::survey::Survey;
 
+pub use enrolled::Enrolled;
 pub use hardware::{ButtonBox, Display};
-pub use upstream::Upstream;
+pub use survey::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig};
+pub use upstream::{Upstream, collector_url};
 
 /// A config the terminal can run with.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +37,9 @@ pub struct Config {
     pub display: Display,
     /// The button boxes whose presses are answers, besides taps on a touch display.
     pub button_boxes: Vec<ButtonBox>,
+    /// The version of the collector's survey config in force; `None` when the survey comes
+    /// from the config file itself.
+    pub config_version: Option<u64>,
 }
 
 /// Who this terminal is and where it stands; captured with every answer.
@@ -115,31 +123,75 @@ impl Config {
 
     /// Validates config text. `origin` names it in errors; relative paths resolve against `base`.
     pub fn parse(text: &str, origin: &Path, base: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| line_of(text, s.start));
-            ConfigError::Syntax {
-                path: origin.to_owned(),
-                line,
-                text: text
-                    .lines()
-                    .nth(line - 1)
-                    .unwrap_or("")
-                    .trim_end()
-                    .to_owned(),
-                message: e.message().trim_end().to_owned(),
-            }
-        })?;
+        let raw: RawConfig = from_toml(text, origin)?;
         Checker { text, origin }.config(raw, base)
     }
+
+    /// The state folder a config file names (the folder of its database), read without
+    /// checking the rest: `ces-kiosk enroll` runs before the terminal has a device or survey.
+    pub fn state_dir_of(path: &Path) -> Result<PathBuf, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let raw: RawConfig = from_toml(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let db = raw.storage.map_or(PathBuf::from(DEFAULT_DB_PATH), |s| {
+            base.join(s.path.get_ref())
+        });
+        Ok(db.parent().unwrap_or(Path::new(".")).to_owned())
+    }
+
+    /// The folder of the terminal's state: its database, and if enrolled, its enrolment.
+    pub fn state_dir(&self) -> &Path {
+        self.storage.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// This config with another survey config in force (one the collector sent). Refused
+    /// when it does not fit the terminal: a button box's score outside the new scale.
+    pub fn with_survey(&self, new: SurveyConfig, version: u64) -> Result<Config, String> {
+        for b in &self.button_boxes {
+            if let Some(s) = b.scores.iter().find(|s| !new.survey.scale.contains(**s)) {
+                return Err(format!(
+                    "the button box at {} gives score {s}, outside the new {} scale",
+                    b.path.display(),
+                    new.survey.scale.as_str()
+                ));
+            }
+        }
+        Ok(Config {
+            survey: new.survey,
+            kiosk: new.timings,
+            config_version: Some(version),
+            ..self.clone()
+        })
+    }
+}
+
+/// Parses TOML, naming the file, line and text of a syntax error.
+fn from_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &Path) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| line_of(text, s.start));
+        ConfigError::Syntax {
+            path: origin.to_owned(),
+            line,
+            text: text
+                .lines()
+                .nth(line - 1)
+                .unwrap_or("")
+                .trim_end()
+                .to_owned(),
+            message: e.message().trim_end().to_owned(),
+        }
+    })
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    device: RawDevice,
-    survey: RawSurvey,
-    #[serde(default)]
-    kiosk: RawKiosk,
+    device: Option<Spanned<RawDevice>>,
+    survey: Option<Spanned<survey::RawSurvey>>,
+    kiosk: Option<Spanned<survey::RawKiosk>>,
     storage: Option<RawStorage>,
     upstream: Option<upstream::RawUpstream>,
     display: Option<hardware::RawDisplay>,
@@ -153,35 +205,6 @@ struct RawDevice {
     id: Spanned<String>,
     site: Spanned<String>,
     touchpoint: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSurvey {
-    question_id: Spanned<String>,
-    question_version: Spanned<u32>,
-    scale: Scale,
-    languages: Spanned<Vec<String>>,
-    question: Spanned<BTreeMap<String, String>>,
-    low_scores: Option<Spanned<Vec<i64>>>,
-    #[serde(default)]
-    follow_up: Vec<Spanned<RawReason>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawReason {
-    id: String,
-    text: BTreeMap<String, String>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawKiosk {
-    thank_you_seconds: Option<Spanned<f64>>,
-    follow_up_seconds: Option<Spanned<f64>>,
-    idle_reset_seconds: Option<Spanned<f64>>,
-    misuse_cooldown_seconds: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -211,13 +234,6 @@ impl Checker<'_> {
     }
 
     fn config(&self, raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
-        let device = Device {
-            id: self.name(&raw.device.id, "device.id")?,
-            site: self.name(&raw.device.site, "device.site")?,
-            touchpoint: self.name(&raw.device.touchpoint, "device.touchpoint")?,
-        };
-        let survey = self.survey(raw.survey)?;
-        let kiosk = self.timings(raw.kiosk)?;
         let storage = match raw.storage {
             None => Storage {
                 path: PathBuf::from(DEFAULT_DB_PATH),
@@ -229,7 +245,58 @@ impl Checker<'_> {
                 path: base.join(s.path.get_ref()),
             },
         };
-        let upstream = raw.upstream.map(|u| self.upstream(u, base)).transpose()?;
+        let state = storage.path.parent().unwrap_or(Path::new("."));
+        let (device, survey, upstream, config_version) = match enrolled::read(state)? {
+            Some(e) => {
+                let from_collector = [
+                    raw.device.as_ref().map(|d| ("device", d.span())),
+                    raw.survey.as_ref().map(|d| ("survey", d.span())),
+                    raw.kiosk.as_ref().map(|d| ("kiosk", d.span())),
+                ];
+                if let Some((key, span)) = from_collector.into_iter().flatten().next() {
+                    return Err(self.err(
+                        span,
+                        key,
+                        format!(
+                            "this terminal is enrolled ({}): its device and survey come from \
+                             the collector; remove [{key}] from this file",
+                            state.join(enrolled::ENROLMENT_FILE).display()
+                        ),
+                    ));
+                }
+                let raw_up = raw.upstream.unwrap_or_default();
+                let upstream = self.upstream(raw_up, base, Some((e.collector, e.credential)))?;
+                (e.device, e.survey, Some(upstream), Some(e.version))
+            }
+            None => {
+                let missing = |key: &str| {
+                    self.err(
+                        0..0,
+                        key,
+                        format!(
+                            "missing [{key}] section: write it here, or enrol the terminal \
+                             with `ces-kiosk enroll --collector URL --code CODE`"
+                        ),
+                    )
+                };
+                let device = raw.device.ok_or_else(|| missing("device"))?;
+                let survey = raw.survey.ok_or_else(|| missing("survey"))?;
+                let survey = SurveyConfig {
+                    survey: self.survey(survey.into_inner())?,
+                    timings: self
+                        .timings(raw.kiosk.map(Spanned::into_inner).unwrap_or_default())?,
+                };
+                let upstream = raw
+                    .upstream
+                    .map(|u| self.upstream(u, base, None))
+                    .transpose()?;
+                (self.device(device.get_ref())?, survey, upstream, None)
+            }
+        };
+        let SurveyConfig {
+            survey,
+            timings: kiosk,
+        } = survey;
         let display_span = raw.display.as_ref().map(|d| d.kind_span());
         let display = self.display(raw.display, base)?;
         let button_boxes = self.button_boxes(raw.button_box, &survey, base)?;
@@ -249,6 +316,15 @@ impl Checker<'_> {
             upstream,
             display,
             button_boxes,
+            config_version,
+        })
+    }
+
+    fn device(&self, raw: &RawDevice) -> Result<Device, ConfigError> {
+        Ok(Device {
+            id: self.name(&raw.id, "device.id")?,
+            site: self.name(&raw.site, "device.site")?,
+            touchpoint: self.name(&raw.touchpoint, "device.touchpoint")?,
         })
     }
 
@@ -263,182 +339,6 @@ impl Checker<'_> {
             ));
         }
         Ok(v.clone())
-    }
-
-    fn survey(&self, raw: RawSurvey) -> Result<Survey, ConfigError> {
-        let question_id = self.name(&raw.question_id, "survey.question_id")?;
-        if *raw.question_version.get_ref() == 0 {
-            return Err(self.err(
-                raw.question_version.span(),
-                "survey.question_version",
-                "must be 1 or more",
-            ));
-        }
-        let languages = self.languages(&raw.languages)?;
-        let question = self.texts(&raw.question, &languages, "survey.question")?;
-
-        let scale = raw.scale;
-        let low_scores = match &raw.low_scores {
-            None => scale.default_low_scores(),
-            Some(list) => {
-                let mut set = BTreeSet::new();
-                for &score in list.get_ref() {
-                    match u8::try_from(score) {
-                        Ok(s) if scale.contains(s) => set.insert(s),
-                        _ => {
-                            return Err(self.err(
-                                list.span(),
-                                "survey.low_scores",
-                                format!(
-                                    "score {score} is outside the {} scale (1 to {})",
-                                    scale.as_str(),
-                                    scale.max()
-                                ),
-                            ));
-                        }
-                    };
-                }
-                set
-            }
-        };
-
-        let mut follow_up: Vec<Reason> = Vec::new();
-        for (i, reason) in raw.follow_up.iter().enumerate() {
-            let key = format!("survey.follow_up[{i}]");
-            let r = reason.get_ref();
-            let id_ok = !r.id.is_empty() && r.id.len() <= 64 && !r.id.contains(char::is_whitespace);
-            if !id_ok {
-                return Err(self.err(
-                    reason.span(),
-                    &format!("{key}.id"),
-                    "must be 1 to 64 characters without spaces",
-                ));
-            }
-            if follow_up.iter().any(|other| other.id == r.id) {
-                return Err(self.err(
-                    reason.span(),
-                    &format!("{key}.id"),
-                    format!("reason {:?} appears twice", r.id),
-                ));
-            }
-            let text = Spanned::new(reason.span(), r.text.clone());
-            let text = self.texts(&text, &languages, &format!("{key}.text"))?;
-            follow_up.push(Reason {
-                id: r.id.clone(),
-                text,
-            });
-        }
-        if follow_up.len() > 8 {
-            return Err(self.err(
-                raw.follow_up[8].span(),
-                "survey.follow_up",
-                "at most 8 reasons fit on the screen",
-            ));
-        }
-
-        Ok(Survey {
-            question_id,
-            question_version: *raw.question_version.get_ref(),
-            scale,
-            languages,
-            question,
-            low_scores,
-            follow_up,
-        })
-    }
-
-    fn languages(&self, raw: &Spanned<Vec<String>>) -> Result<Vec<String>, ConfigError> {
-        let list = raw.get_ref();
-        if list.is_empty() {
-            return Err(self.err(raw.span(), "survey.languages", "name at least one language"));
-        }
-        for (i, lang) in list.iter().enumerate() {
-            if !SHIPPED_LANGUAGES.contains(&lang.as_str()) {
-                return Err(self.err(
-                    raw.span(),
-                    "survey.languages",
-                    format!(
-                        "language {lang:?} has no built-in screen texts; available: {}",
-                        SHIPPED_LANGUAGES.join(", ")
-                    ),
-                ));
-            }
-            if list[..i].contains(lang) {
-                return Err(self.err(
-                    raw.span(),
-                    "survey.languages",
-                    format!("language {lang:?} appears twice"),
-                ));
-            }
-        }
-        Ok(list.clone())
-    }
-
-    /// A text per language: one for every survey language, none for others, none empty.
-    fn texts(
-        &self,
-        raw: &Spanned<BTreeMap<String, String>>,
-        languages: &[String],
-        key: &str,
-    ) -> Result<BTreeMap<String, String>, ConfigError> {
-        let map = raw.get_ref();
-        for lang in languages {
-            match map.get(lang) {
-                None => {
-                    return Err(self.err(
-                        raw.span(),
-                        &format!("{key}.{lang}"),
-                        format!("missing text for language {lang:?} (listed in survey.languages)"),
-                    ));
-                }
-                Some(t) if t.trim().is_empty() || t.chars().count() > MAX_TEXT => {
-                    return Err(self.err(
-                        raw.span(),
-                        &format!("{key}.{lang}"),
-                        format!("text must be 1 to {MAX_TEXT} characters"),
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(extra) = map.keys().find(|l| !languages.contains(l)) {
-            return Err(self.err(
-                raw.span(),
-                &format!("{key}.{extra}"),
-                format!("language {extra:?} is not listed in survey.languages"),
-            ));
-        }
-        Ok(map.clone())
-    }
-
-    fn timings(&self, raw: RawKiosk) -> Result<Timings, ConfigError> {
-        let d = Timings::default();
-        Ok(Timings {
-            thank_you: self
-                .seconds(raw.thank_you_seconds, "kiosk.thank_you_seconds", 1.0..=60.0)?
-                .unwrap_or(d.thank_you),
-            follow_up: self
-                .seconds(
-                    raw.follow_up_seconds,
-                    "kiosk.follow_up_seconds",
-                    3.0..=120.0,
-                )?
-                .unwrap_or(d.follow_up),
-            idle_reset: self
-                .seconds(
-                    raw.idle_reset_seconds,
-                    "kiosk.idle_reset_seconds",
-                    5.0..=600.0,
-                )?
-                .unwrap_or(d.idle_reset),
-            misuse_cooldown: self
-                .seconds(
-                    raw.misuse_cooldown_seconds,
-                    "kiosk.misuse_cooldown_seconds",
-                    0.0..=30.0,
-                )?
-                .unwrap_or(d.misuse_cooldown),
-        })
     }
 
     fn seconds(

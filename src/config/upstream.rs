@@ -49,11 +49,11 @@ impl Upstream {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUpstream {
-    url: Spanned<String>,
-    credential_file: Spanned<String>,
+    url: Option<Spanned<String>>,
+    credential_file: Option<Spanned<String>>,
     batch_max_answers: Option<Spanned<i64>>,
     upload_delay_seconds: Option<Spanned<f64>>,
     heartbeat_seconds: Option<Spanned<f64>>,
@@ -61,10 +61,55 @@ pub(super) struct RawUpstream {
     keep_synced_days: Option<Spanned<i64>>,
 }
 
+/// Checks a collector address given on the command line, as `upstream.url` is checked.
+pub fn collector_url(text: &str) -> Result<reqwest::Url, String> {
+    let origin = Path::new("--collector");
+    let checker = Checker { text, origin };
+    checker
+        .url(&Spanned::new(0..0, text.to_owned()), "--collector")
+        .map_err(|e| match e {
+            ConfigError::Invalid { key, message, .. } => format!("{key}: {message}"),
+            other => other.to_string(),
+        })
+}
+
 impl Checker<'_> {
-    pub(super) fn upstream(&self, raw: RawUpstream, base: &Path) -> Result<Upstream, ConfigError> {
-        let url = self.url(&raw.url)?;
-        let credential = self.credential(&raw.credential_file, base)?;
+    /// The `[upstream]` section. An enrolled terminal has its collector and credential from
+    /// enrolment (`enrolled`); then the section only tunes the timings, and names neither.
+    pub(super) fn upstream(
+        &self,
+        raw: RawUpstream,
+        base: &Path,
+        enrolled: Option<(reqwest::Url, Credential)>,
+    ) -> Result<Upstream, ConfigError> {
+        let (url, credential) = match (enrolled, &raw.url, &raw.credential_file) {
+            (Some(link), None, None) => link,
+            (Some(_), Some(named), _) | (Some(_), None, Some(named)) => {
+                return Err(self.err(
+                    named.span(),
+                    "upstream",
+                    "this terminal is enrolled: its collector and credential come from \
+                     enrolment; remove url and credential_file",
+                ));
+            }
+            (None, Some(url), Some(file)) => (
+                self.url(url, "upstream.url")?,
+                self.credential(file, base, "upstream.credential_file")?,
+            ),
+            (None, url, _) => {
+                let key = if url.is_none() {
+                    "upstream.url"
+                } else {
+                    "upstream.credential_file"
+                };
+                return Err(self.err(
+                    0..0,
+                    key,
+                    "missing: name the collector and the credential file, or enrol the \
+                     terminal with `ces-kiosk enroll`",
+                ));
+            }
+        };
         let mut up = Upstream::new(url, credential);
         if let Some(n) = &raw.batch_max_answers {
             let max = Upstream::MAX_BATCH_ANSWERS;
@@ -115,8 +160,11 @@ impl Checker<'_> {
     }
 
     /// An https URL (http only on this machine: the credential must not travel in clear).
-    fn url(&self, raw: &Spanned<String>) -> Result<reqwest::Url, ConfigError> {
-        let key = "upstream.url";
+    pub(super) fn url(
+        &self,
+        raw: &Spanned<String>,
+        key: &str,
+    ) -> Result<reqwest::Url, ConfigError> {
         let mut url = reqwest::Url::parse(raw.get_ref()).map_err(|e| {
             self.err(
                 raw.span(),
@@ -160,8 +208,12 @@ impl Checker<'_> {
     }
 
     /// Reads the device credential from its file, which other users must not be able to read.
-    fn credential(&self, raw: &Spanned<String>, base: &Path) -> Result<Credential, ConfigError> {
-        let key = "upstream.credential_file";
+    pub(super) fn credential(
+        &self,
+        raw: &Spanned<String>,
+        base: &Path,
+        key: &str,
+    ) -> Result<Credential, ConfigError> {
         if raw.get_ref().trim().is_empty() {
             return Err(self.err(raw.span(), key, "must not be empty"));
         }

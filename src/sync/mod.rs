@@ -7,11 +7,13 @@
 //!   its connection to the terminal database.
 //! - `status`: what the uploader publishes, for the sync indicator and heartbeats.
 //! - `thread`: the async thread the uploader runs on, beside the UI thread.
+//! - `survey_config`: survey configs the collector sends with heartbeat replies.
 
 pub mod batch;
 mod local;
 pub mod policy;
 pub mod status;
+pub mod survey_config;
 mod thread;
 pub mod transport;
 mod uploader;
@@ -29,12 +31,13 @@ pub fn start(
 ) -> Result<SyncHandle, reqwest::Error> {
     let transport =
         HttpTransport::new(upstream.url.clone(), &upstream.credential, upstream.timeout)?;
-    let (uploader, handle) = Uploader::new(
+    let (mut uploader, handle) = Uploader::new(
         transport,
         config.storage.path.clone(),
         config.device.clone(),
         Settings::from_upstream(upstream),
     );
+    uploader.accept_configs_for(config);
     thread.spawn(uploader.run(thread.shutdown()));
     tracing::info!(collector = %upstream.url, "syncing answers");
     Ok(handle)

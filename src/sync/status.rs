@@ -33,6 +33,8 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Answers the collector confirmed (accepted or duplicate) since the uploader started.
     pub uploaded: u64,
+    /// Heartbeats the collector took since the uploader started.
+    pub heartbeats: u64,
 }
 
 impl SyncStatus {

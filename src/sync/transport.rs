@@ -121,7 +121,7 @@ impl Transport for HttpTransport {
 }
 
 /// A short, complete description of a failed request (the whole cause chain).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         "no answer in time".to_owned()
     } else if e.is_connect() {

@@ -16,8 +16,9 @@ use crate::sync::batch;
 use crate::sync::local::Local;
 use crate::sync::policy::{Backoff, Disposition, classify};
 use crate::sync::status::{Link, SyncStatus};
+use crate::sync::survey_config::{self, ConfigFeed, ConfigUpdates};
 use crate::sync::transport::{Attempt, Transport};
-use crate::wire::{AnswerResult, Heartbeat};
+use crate::wire::{AnswerResult, Heartbeat, HeartbeatResponse};
 
 /// How the uploader batches and paces itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +68,7 @@ pub enum Command {
 pub struct SyncHandle {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<SyncStatus>,
+    config: ConfigFeed,
 }
 
 impl SyncHandle {
@@ -84,6 +86,11 @@ impl SyncHandle {
     /// The uploader's status, updated after every change.
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.status.clone()
+    }
+
+    /// Survey configs from the collector, for the screen to switch to when idle.
+    pub fn config(&self) -> ConfigFeed {
+        self.config.clone()
     }
 }
 
@@ -106,6 +113,7 @@ pub struct Uploader<T> {
     limit: usize,
     last_heartbeat: Option<Instant>,
     last_prune: Option<Instant>,
+    config: ConfigUpdates,
 }
 
 /// How a round ended.
@@ -140,6 +148,7 @@ impl<T: Transport> Uploader<T> {
         let (commands_tx, commands) = mpsc::channel(8);
         let (status_tx, status_rx) = watch::channel(SyncStatus::default());
         let limit = settings.batch_max_answers.max(1);
+        let (config, config_feed) = survey_config::channel();
         let uploader = Uploader {
             transport,
             local: Local::new(db, device),
@@ -154,12 +163,19 @@ impl<T: Transport> Uploader<T> {
             limit,
             last_heartbeat: None,
             last_prune: None,
+            config,
         };
         let handle = SyncHandle {
             commands: commands_tx,
             status: status_rx,
+            config: config_feed,
         };
         (uploader, handle)
+    }
+
+    /// Takes survey configs from heartbeat replies for `config`'s terminal, if it is enrolled.
+    pub fn accept_configs_for(&mut self, config: &crate::config::Config) {
+        self.config.accept_for(config);
     }
 
     /// Runs until `shutdown` is cancelled. A request in flight is abandoned: its answers stay
@@ -178,6 +194,8 @@ impl<T: Transport> Uploader<T> {
                         self.next = self.next.min(allowed);
                     }
                     Some(Command::SyncNow) => {
+                        // Staff asked: report and hear of a new survey config now too.
+                        self.last_heartbeat = None;
                         self.hold_until = None;
                         self.attempt = 0;
                         self.next = Instant::now();
@@ -339,6 +357,8 @@ impl<T: Transport> Uploader<T> {
             dead_letters: counts.rejected,
             last_error: self.status.last_error.clone(),
             device_time: clock.local,
+            config_version: self.config.running(),
+            config_error: self.config.error(),
         };
         let payload = batch::compress(serde_json::to_vec(&beat).expect("a heartbeat serialises"));
         match self.transport.post("v1/heartbeat", payload).await {
@@ -352,6 +372,16 @@ impl<T: Transport> Uploader<T> {
                     self.last_heartbeat = Some(Instant::now());
                     self.succeeded();
                     self.status.last_heartbeat_ms = self.status.last_success_ms;
+                    self.status.heartbeats += 1;
+                    match serde_json::from_slice::<HeartbeatResponse>(&body) {
+                        Ok(HeartbeatResponse {
+                            config: Some(config),
+                            ..
+                        }) => self.config.offer(config).await,
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("cannot read the heartbeat reply: {e}"),
+                    }
+                    self.publish();
                     Round::Drained
                 }
                 Disposition::Retry => Round::Retry {

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
 use crate::store::{Reply, StoreWriter};
 use crate::survey::{Scale, Survey};
+use crate::sync::survey_config::ConfigFeed;
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
 mod generated {
@@ -43,6 +44,8 @@ struct Inner {
     timers: RefCell<HashMap<TimerKind, Timer>>,
     /// The language the language-dependent lists were last filled in.
     shown_language: RefCell<String>,
+    /// Survey configs from the collector, switched to when the flow is idle.
+    configs: Option<ConfigFeed>,
 }
 
 impl KioskUi {
@@ -78,6 +81,7 @@ impl KioskUi {
         let (tx, replies) = mpsc::channel();
         let wake = window.as_weak();
         let acks = buttons.clone();
+        let configs = sync.as_ref().map(SyncHandle::config);
         let writer = StoreWriter::spawn(
             config.storage.path.clone(),
             config.device.clone(),
@@ -110,6 +114,7 @@ impl KioskUi {
             presses,
             timers: RefCell::default(),
             shown_language: RefCell::default(),
+            configs,
         });
         inner.bind();
         inner.fill_scale(&config.survey);
@@ -149,6 +154,32 @@ impl KioskUi {
                 }
             }
         }
+    }
+
+    /// A task that tells the window when the collector sent a new survey config; run it on
+    /// the sync thread. It ends when the uploader or the window is gone.
+    pub fn follow_config(&self) -> impl Future<Output = ()> + Send + 'static {
+        let window = self.inner.window.as_weak();
+        let mut feed = self.inner.configs.clone();
+        async move {
+            let Some(feed) = &mut feed else { return };
+            while feed.changed().await {
+                let told = window.upgrade_in_event_loop(|w| {
+                    w.global::<KioskAdapter>().invoke_config_arrived();
+                });
+                if told.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Switches to the newest survey config from the collector if the flow is idle (else it
+    /// happens when it next is). The event loop calls this when one arrives; headless tests
+    /// call it themselves. Returns the version running afterwards.
+    pub fn adopt_config(&self) -> Option<u64> {
+        self.inner.adopt_config();
+        self.inner.configs.as_ref().and_then(ConfigFeed::running)
     }
 
     /// For drivers without an event loop (headless tests): waits up to `timeout` for the
@@ -201,6 +232,40 @@ impl Inner {
                 inner.drain_presses();
             }
         });
+        let weak = Rc::downgrade(self);
+        adapter.on_config_arrived(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.adopt_config();
+            }
+        });
+    }
+
+    /// Switches to a newer survey config from the collector when the flow is idle.
+    fn adopt_config(self: &Rc<Self>) {
+        let Some(feed) = &self.configs else { return };
+        let Some((config, version)) = feed.pending() else {
+            return;
+        };
+        let switched = self
+            .kiosk
+            .borrow_mut()
+            .replace_survey(config.survey.clone(), config.kiosk.clone());
+        if !switched {
+            return;
+        }
+        // Said first: showing the new survey below comes back here, and finds it running.
+        feed.applied(version);
+        self.fill_scale(&config.survey);
+        // The language lists are refilled for the new survey.
+        self.shown_language.borrow_mut().clear();
+        self.apply(vec![Effect::Language(
+            config.survey.default_language().to_owned(),
+        )]);
+        tracing::info!(
+            version,
+            question = config.survey.question_id,
+            "switched to the collector's new survey config"
+        );
     }
 
     /// A UI callback that runs one step of the flow and carries out its effects.
@@ -278,6 +343,9 @@ impl Inner {
             }
         }
         self.render();
+        if self.kiosk.borrow().is_idle() {
+            self.adopt_config();
+        }
     }
 
     fn render(&self) {

@@ -24,6 +24,12 @@ pub struct Heartbeat {
     /// The last upload problem, if the last attempt failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The version of the survey config the terminal runs (`None`: its own file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_version: Option<u64>,
+    /// Why the terminal refused a newer survey config it was given, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
 }
 
 /// The collector's reply to a heartbeat.
@@ -33,6 +39,9 @@ pub struct HeartbeatResponse {
     pub server_time: String,
     /// Device clock minus collector clock, in milliseconds, as measured on this request.
     pub clock_skew_ms: i64,
+    /// The device's survey config, when it is not the version the heartbeat reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<super::SurveyConfig>,
 }
 
 /// One terminal as central teams see it in the fleet list.
@@ -67,6 +76,15 @@ pub struct DeviceStatus {
     pub clock_skewed: bool,
     #[serde(default)]
     pub clock_trusted: Option<bool>,
+    /// The survey config version the device last reported running.
+    #[serde(default)]
+    pub config_version: Option<u64>,
+    /// The newest survey config version set for the device (its own or its site's).
+    #[serde(default)]
+    pub config_latest: Option<u64>,
+    /// Why the device refused its newest survey config, if it did.
+    #[serde(default)]
+    pub config_error: Option<String>,
     /// Answers stored for this device.
     pub answers: u64,
 }

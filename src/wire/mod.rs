@@ -1,8 +1,10 @@
 //! The only types that cross HTTP: protocol v1 (`docs/protocol.md`), shared by the terminal
 //! and the collector. Bodies a collector receives refuse unknown fields, so a typo is an
 //! error, not a silently dropped value. Here: uploads; `fleet`: heartbeats and the device
-//! list; `read`: what central teams read (export rows, the CES report).
+//! list; `read`: what central teams read (export rows, the CES report); `enrol`: enrolment
+//! codes and remote survey configs.
 
+mod enrol;
 mod fleet;
 mod read;
 
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::survey::{Direction, Scale};
 
+pub use enrol::{EnrolRequest, EnrolResponse, SurveyConfig};
 pub use fleet::{DeviceStatus, Heartbeat, HeartbeatResponse};
 pub use read::{ExportRow, Report, ReportGroup};
 

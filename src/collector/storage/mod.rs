@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::survey::{Direction, Scale};
-use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, WireAnswer};
+use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, SurveyConfig, WireAnswer};
 
 pub use sqlite::SqliteStorage;
 
@@ -89,6 +89,41 @@ pub struct GroupCounts {
     pub suppressed: u64,
 }
 
+/// Which terminals a survey config is for: one device, or every device of a site. A device
+/// runs the newest config set for it or for its site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigTarget {
+    Device(String),
+    Site(String),
+}
+
+/// An enrolment code waiting to be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEnrolmentCode {
+    pub device_id: String,
+    pub code_hash: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// What became of an enrolment attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Enrolment {
+    /// The code was good: it is used up now and the device has the new credential.
+    Enrolled {
+        device: DeviceIdentity,
+        config: SurveyConfig,
+    },
+    /// No such code.
+    Unknown,
+    /// The code was used before (at this time).
+    Used { at_ms: i64 },
+    /// The code expired (at this time) or its device was revoked after it was made.
+    Expired { at_ms: i64 },
+    /// The device has no survey config yet; the code is still good.
+    NoConfig { device_id: String },
+}
+
 /// Why the storage could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -140,6 +175,30 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Revokes an admin token; `NotFound` for an unknown name.
     async fn revoke_admin_token(&self, name: &str, at_ms: i64) -> Result<(), StorageError>;
+
+    /// Stores a new enrolment code for a device; `NotFound` for an unknown device.
+    async fn add_enrolment_code(&self, code: NewEnrolmentCode) -> Result<(), StorageError>;
+
+    /// Uses an enrolment code, in one transaction: marks it used and gives its device the
+    /// credential with this hash (lifting a revocation: a new code was made deliberately).
+    async fn enrol(
+        &self,
+        code_hash: &str,
+        credential_hash: &str,
+        at_ms: i64,
+    ) -> Result<Enrolment, StorageError>;
+
+    /// Stores a survey config for a device or a site and returns its version; `NotFound` for
+    /// an unknown device, or a site no device belongs to.
+    async fn set_config(
+        &self,
+        target: ConfigTarget,
+        text: String,
+        at_ms: i64,
+    ) -> Result<u64, StorageError>;
+
+    /// The newest survey config for a device: its own or its site's.
+    async fn device_config(&self, device_id: &str) -> Result<Option<SurveyConfig>, StorageError>;
 
     /// Sends every matching answer to `rows`, in the order received. Stops early, without
     /// error, when the receiver is dropped.

@@ -2,6 +2,7 @@
 //! go through one writer thread with group commit (`writer`); reads use a small pool of
 //! read-only connections (`read`), so exports never hold up uploads.
 
+mod fleet;
 mod read;
 mod schema;
 mod writer;
@@ -15,10 +16,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use tokio::sync::mpsc;
 
 use super::{
-    AnswerFilter, DeviceIdentity, GroupCounts, HeartbeatRecord, IncomingBatch, NewDevice, Storage,
-    StorageError,
+    AnswerFilter, ConfigTarget, DeviceIdentity, Enrolment, GroupCounts, HeartbeatRecord,
+    IncomingBatch, NewDevice, NewEnrolmentCode, Storage, StorageError,
 };
-use crate::wire::{AnswerResult, AnswerStatus, DeviceStatus, ExportRow};
+use crate::wire::{AnswerResult, AnswerStatus, DeviceStatus, ExportRow, SurveyConfig};
 
 pub use schema::migrations;
 
@@ -129,7 +130,8 @@ impl Storage for SqliteStorage {
                 c.prepare_cached(
                     "UPDATE devices SET last_seen_ms = ?2, clock_skew_ms = ?3, app_version = ?4,
                         boot_id = ?5, clock_trusted = ?6, queue_depth = ?7,
-                        oldest_unsynced_age_s = ?8, dead_letters = ?9, last_error = ?10
+                        oldest_unsynced_age_s = ?8, dead_letters = ?9, last_error = ?10,
+                        config_version = ?11, config_error = ?12
                      WHERE id = ?1",
                 )?
                 .execute(params![
@@ -144,6 +146,9 @@ impl Storage for SqliteStorage {
                         .map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
                     i64::try_from(b.dead_letters).unwrap_or(i64::MAX),
                     b.last_error,
+                    b.config_version
+                        .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+                    b.config_error,
                 ])?;
                 Ok(())
             })
@@ -188,7 +193,7 @@ impl Storage for SqliteStorage {
                         "no device with the id {id:?}"
                     )));
                 }
-                Ok(())
+                fleet::expire_codes(c, &id, at_ms)
             })
             .await
     }
@@ -238,6 +243,38 @@ impl Storage for SqliteStorage {
                 Ok(())
             })
             .await
+    }
+
+    async fn add_enrolment_code(&self, code: NewEnrolmentCode) -> Result<(), StorageError> {
+        self.writer.write(move |c| fleet::add_code(c, &code)).await
+    }
+
+    async fn enrol(
+        &self,
+        code_hash: &str,
+        credential_hash: &str,
+        at_ms: i64,
+    ) -> Result<Enrolment, StorageError> {
+        let (code, credential) = (code_hash.to_owned(), credential_hash.to_owned());
+        self.writer
+            .write(move |c| fleet::enrol(c, &code, &credential, at_ms))
+            .await
+    }
+
+    async fn set_config(
+        &self,
+        target: ConfigTarget,
+        text: String,
+        at_ms: i64,
+    ) -> Result<u64, StorageError> {
+        self.writer
+            .write(move |c| fleet::set_config(c, &target, &text, at_ms))
+            .await
+    }
+
+    async fn device_config(&self, device_id: &str) -> Result<Option<SurveyConfig>, StorageError> {
+        let id = device_id.to_owned();
+        self.read(move |c| fleet::device_config(c, &id)).await
     }
 
     async fn export(

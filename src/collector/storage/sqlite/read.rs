@@ -40,7 +40,9 @@ pub fn devices(c: &Connection, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, S
     let mut stmt = c.prepare(
         "SELECT id, site, touchpoint, created_at_ms, revoked_at_ms, last_seen_ms, last_upload_ms,
             app_version, queue_depth, oldest_unsynced_age_s, dead_letters, last_error,
-            clock_skew_ms, clock_trusted, answers
+            clock_skew_ms, clock_trusted, answers, config_version, config_error,
+            (SELECT max(version) FROM survey_configs s
+             WHERE s.device_id = devices.id OR s.site = devices.site)
          FROM devices ORDER BY site, touchpoint, id",
     )?;
     let time = |r: &Row, i| -> rusqlite::Result<Option<String>> {
@@ -69,6 +71,9 @@ pub fn devices(c: &Connection, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, S
             clock_skewed: skew.is_some_and(|s| s.saturating_abs() > skew_flag_ms),
             clock_trusted: r.get(13)?,
             answers: count(r, 14)?.unwrap_or(0),
+            config_version: count(r, 15)?,
+            config_error: r.get(16)?,
+            config_latest: count(r, 17)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 const V1: &str = "
@@ -66,6 +66,32 @@ CREATE TABLE admin_tokens (
     created_at_ms INTEGER NOT NULL,
     revoked_at_ms INTEGER
 ) STRICT;
+";
+
+/// Enrolment codes, versioned survey configs, and what devices report of their config.
+const V2: &str = "
+CREATE TABLE enrolment_codes (
+    code_sha256   TEXT PRIMARY KEY NOT NULL,         -- the code itself is never stored
+    device_id     TEXT NOT NULL REFERENCES devices (id),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER
+) STRICT;
+
+CREATE TABLE survey_configs (
+    version       INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: versions only grow
+    device_id     TEXT REFERENCES devices (id),
+    site          TEXT,
+    text          TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    CHECK ((device_id IS NULL) <> (site IS NULL))
+) STRICT;
+
+CREATE INDEX survey_configs_by_device ON survey_configs (device_id, version);
+CREATE INDEX survey_configs_by_site ON survey_configs (site, version);
+
+ALTER TABLE devices ADD COLUMN config_version INTEGER;
+ALTER TABLE devices ADD COLUMN config_error TEXT;
 ";
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The `ces-collector` binary: serves terminals and central teams (`serve`), and manages
-//! devices, admin tokens, exports and reports from the command line on the same database.
-//! Exit codes: 0 done, 1 failure, 2 bad config or command line.
+//! devices, enrolment codes, survey configs, admin tokens, exports and reports from the
+//! command line on the same database (`fleet`). Exit codes: 0 done, 1 failure, 2 bad config
+//! or command line.
+
+mod fleet;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,9 +13,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use ces_kiosk::collector::export::{Encoder, Format};
 use ces_kiosk::collector::read::{By, ReadQuery};
-use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
+use ces_kiosk::collector::storage::{SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Settings, report};
-use ces_kiosk::credential::{Credential, Kind};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
@@ -42,12 +44,15 @@ enum Command {
     Serve,
     /// Check the config file and exit: 0 when valid, 2 with the reason when not.
     CheckConfig,
-    /// Add, revoke and list terminals.
+    /// Add, enrol, revoke and list terminals.
     #[command(subcommand)]
-    Device(DeviceCommand),
+    Device(fleet::DeviceCommand),
+    /// Set the survey config (question, scale, texts, follow-up, timings) terminals run.
+    #[command(subcommand)]
+    Config(fleet::ConfigCommand),
     /// Add and revoke the admin tokens central teams read exports and reports with.
     #[command(subcommand)]
-    AdminToken(TokenCommand),
+    AdminToken(fleet::TokenCommand),
     /// Write stored answers as CSV or JSON.
     Export {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -67,40 +72,6 @@ enum Command {
         #[command(flatten)]
         filter: FilterArgs,
     },
-}
-
-#[derive(Subcommand)]
-enum DeviceCommand {
-    /// Add a terminal and print its credential on standard output (shown only this once).
-    Add {
-        #[arg(long)]
-        site: String,
-        #[arg(long)]
-        touchpoint: String,
-        /// The device id; made from the touchpoint when left out.
-        #[arg(long)]
-        id: Option<String>,
-    },
-    /// Revoke a terminal's credential: its requests are refused (403) from now on.
-    Revoke { id: String },
-    /// List the terminals with their last reported status.
-    List {
-        /// Print JSON, as `GET /v1/devices` does.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Add an admin token and print it on standard output (shown only this once).
-    Add {
-        /// Who or what uses the token ("cx-team", "bi-export").
-        #[arg(long)]
-        name: String,
-    },
-    /// Revoke an admin token.
-    Revoke { name: String },
 }
 
 #[derive(Args)]
@@ -129,7 +100,7 @@ enum ReportFormat {
 /// A failure that is the user's input, not the system (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct Usage(String);
+pub(crate) struct Usage(pub(crate) String);
 
 fn main() -> ExitCode {
     ces_kiosk::logging::init();
@@ -172,81 +143,15 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let storage = Arc::new(SqliteStorage::open(&settings.database)?);
-    let now_ms = || jiff::Timestamp::now().as_millisecond();
     match command {
         Command::CheckConfig => unreachable!("handled before the database is opened"),
         Command::Serve => serve(settings, storage).await?,
-        Command::Device(DeviceCommand::Add {
-            site,
-            touchpoint,
-            id,
-        }) => {
-            for (key, value) in [("--site", &site), ("--touchpoint", &touchpoint)] {
-                check_name(key, value)?;
-            }
-            let id = match id {
-                Some(id) => {
-                    check_name("--id", &id)?;
-                    id
-                }
-                None => {
-                    let mut suffix = [0u8; 3];
-                    getrandom::fill(&mut suffix).context("no random numbers")?;
-                    let stem: String = touchpoint.chars().take(50).collect();
-                    format!("{stem}-{:02x}{:02x}{:02x}", suffix[0], suffix[1], suffix[2])
-                }
-            };
-            let credential = Credential::generate(Kind::Device);
-            storage
-                .add_device(NewDevice {
-                    id: id.clone(),
-                    site: site.clone(),
-                    touchpoint: touchpoint.clone(),
-                    credential_hash: credential.hash(),
-                    created_at_ms: now_ms(),
-                })
-                .await
-                .map_err(|e| Usage(e.to_string()))?;
-            eprintln!(
-                "device {id} added for site {site}, touchpoint {touchpoint}.\n\
-                 Its credential follows; it is shown only now. Put it on the terminal in the \
-                 file its [upstream] credential_file names (chmod 600)."
-            );
-            println!("{}", credential.expose());
-        }
-        Command::Device(DeviceCommand::Revoke { id }) => {
-            storage
-                .revoke_device(&id, now_ms())
-                .await
-                .map_err(|e| Usage(e.to_string()))?;
-            eprintln!("device {id} revoked: its requests are refused from now on");
-        }
-        Command::Device(DeviceCommand::List { json }) => {
+        Command::Device(command) => {
             let flag = i64::try_from(settings.skew_flag.as_millis()).unwrap_or(i64::MAX);
-            let devices = storage.devices(flag).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&devices)?);
-            } else {
-                print!("{}", device_table(&devices));
-            }
+            fleet::device(command, storage, flag).await?;
         }
-        Command::AdminToken(TokenCommand::Add { name }) => {
-            check_name("--name", &name)?;
-            let token = Credential::generate(Kind::Admin);
-            storage
-                .add_admin_token(&name, &token.hash(), now_ms())
-                .await
-                .map_err(|e| Usage(e.to_string()))?;
-            eprintln!("admin token {name} added; it follows and is shown only now");
-            println!("{}", token.expose());
-        }
-        Command::AdminToken(TokenCommand::Revoke { name }) => {
-            storage
-                .revoke_admin_token(&name, now_ms())
-                .await
-                .map_err(|e| Usage(e.to_string()))?;
-            eprintln!("admin token {name} revoked");
-        }
+        Command::Config(command) => fleet::config(command, storage).await?,
+        Command::AdminToken(command) => fleet::token(command, storage).await?,
         Command::Export {
             format,
             filter,
@@ -334,18 +239,7 @@ impl FilterArgs {
     }
 }
 
-/// Ids, sites and touchpoints travel with every answer: short, printable, no spaces.
-fn check_name(key: &str, value: &str) -> Result<(), Usage> {
-    if !ces_kiosk::survey::is_name(value) {
-        return Err(Usage(format!(
-            "{key} {value:?} must be {}",
-            ces_kiosk::survey::NAME_RULE
-        )));
-    }
-    Ok(())
-}
-
-fn device_table(devices: &[ces_kiosk::wire::DeviceStatus]) -> String {
+pub(crate) fn device_table(devices: &[ces_kiosk::wire::DeviceStatus]) -> String {
     use std::fmt::Write as _;
     let mut out = format!(
         "{:<28} {:<18} {:<18} {:<20} {:<9} {:>6} {:>9} {:>8}  {}\n",

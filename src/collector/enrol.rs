@@ -1,0 +1,93 @@
+//! `POST /v1/enrol`: a terminal trades a one-time enrolment code for its own credential and
+//! survey config. The only route without a credential, so it is rate-limited as a whole and
+//! says no more than staff need: unknown, used, expired, or no survey config yet.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State as Shared;
+use axum::http::{HeaderMap, StatusCode};
+
+use crate::collector::State;
+use crate::collector::error::ApiError;
+use crate::collector::storage::Enrolment;
+use crate::credential::{Credential, EnrolmentCode, Kind};
+use crate::wire::{EnrolRequest, EnrolResponse};
+
+/// The largest enrolment request.
+const MAX_ENROL_BYTES: usize = 1024;
+
+pub async fn enrol(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    state.enrol_limiter.check("enrol").map_err(|wait| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many enrolment attempts; try again shortly",
+        )
+        .retry_after(wait.as_secs_f64().ceil() as u64)
+    })?;
+    let json =
+        crate::collector::ingest::read_body(&headers, body, MAX_ENROL_BYTES, MAX_ENROL_BYTES)
+            .await?;
+    let request: EnrolRequest =
+        serde_json::from_slice(&json).map_err(crate::collector::ingest::json_error)?;
+    let code =
+        EnrolmentCode::parse(&request.code).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let credential = Credential::generate(Kind::Device);
+    let now = jiff::Timestamp::now();
+    let gone = |what: String| {
+        ApiError::new(
+            StatusCode::GONE,
+            format!(
+                "{what}; ask the central team for a new code (ces-collector device enrol-code)"
+            ),
+        )
+    };
+    match state
+        .storage
+        .enrol(&code.hash(), &credential.hash(), now.as_millisecond())
+        .await?
+    {
+        Enrolment::Enrolled { device, config } => {
+            tracing::info!(
+                device = device.id,
+                config = config.version,
+                "terminal enrolled"
+            );
+            Ok(Json(EnrolResponse {
+                device_id: device.id,
+                site: device.site,
+                touchpoint: device.touchpoint,
+                credential: credential.expose().to_owned(),
+                config,
+            }))
+        }
+        Enrolment::Unknown => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown enrolment code; check what you typed",
+        )),
+        Enrolment::Used { at_ms } => Err(gone(format!(
+            "this enrolment code was used already, at {}",
+            time(at_ms)
+        ))),
+        Enrolment::Expired { at_ms } => Err(gone(format!(
+            "this enrolment code expired at {}",
+            time(at_ms)
+        ))),
+        Enrolment::NoConfig { device_id } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "device {device_id} has no survey config yet; the central team sets one with \
+                 `ces-collector config set --device {device_id} FILE`, then this code works"
+            ),
+        )),
+    }
+}
+
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+}
