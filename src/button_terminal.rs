@@ -140,15 +140,24 @@ impl ButtonTerminal {
         }
     }
 
-    /// Runs until [`Input::Stop`].
+    /// Runs until [`Input::Stop`]. Under systemd it says when it runs, and feeds the
+    /// watchdog from this loop, so that a stuck loop gets the service restarted.
     pub fn run(mut self) {
         self.show();
+        let watchdog = crate::service::watchdog_interval();
+        let mut next_ping = watchdog.map(|every| Instant::now() + every);
+        crate::service::ready();
         loop {
-            let next = self
+            let timer = self
                 .timers
                 .iter()
                 .min_by_key(|(_, at)| **at)
-                .map(|(k, at)| (*k, *at));
+                .map(|(k, at)| (Some(*k), *at));
+            let next = match (timer, next_ping) {
+                (Some(t), Some(ping)) if ping < t.1 => Some((None, ping)),
+                (None, Some(ping)) => Some((None, ping)),
+                (t, _) => t,
+            };
             let input = match next {
                 None => self.inputs.recv().ok(),
                 Some((kind, at)) => {
@@ -158,9 +167,17 @@ impl ButtonTerminal {
                     {
                         Ok(input) => Some(input),
                         Err(mpsc::RecvTimeoutError::Timeout) => {
-                            self.timers.remove(&kind);
-                            let fx = self.kiosk.timer(kind);
-                            self.apply(fx);
+                            match kind {
+                                Some(kind) => {
+                                    self.timers.remove(&kind);
+                                    let fx = self.kiosk.timer(kind);
+                                    self.apply(fx);
+                                }
+                                None => {
+                                    crate::service::ping();
+                                    next_ping = watchdog.map(|every| Instant::now() + every);
+                                }
+                            }
                             continue;
                         }
                         Err(mpsc::RecvTimeoutError::Disconnected) => None,

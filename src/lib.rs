@@ -18,6 +18,7 @@
 //! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
 //! - [`demo`]: the built-in demo config and the demo's own collector.
 //! - [`logging`]: the log set-up both binaries share.
+//! - [`service`]: systemd readiness and the watchdog.
 
 pub mod button_terminal;
 pub mod buttons;
@@ -30,6 +31,7 @@ pub mod display;
 pub mod enrolment;
 pub mod kiosk;
 pub mod logging;
+pub mod service;
 pub mod store;
 pub mod survey;
 pub mod sync;

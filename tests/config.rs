@@ -352,6 +352,18 @@ fn every_example_config_in_deploy_is_valid() {
         }
         if name.starts_with("collector") {
             ces_kiosk::collector::Settings::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else if name.starts_with("enrolled") {
+            // Installed with its database (and enrolment) in a state folder of its own.
+            let installed = tempfile::tempdir().unwrap();
+            enrolled_state(installed.path());
+            let text = std::fs::read_to_string(&path).unwrap().replace(
+                "/var/lib/ces-kiosk/answers.db",
+                &installed.path().join("answers.db").display().to_string(),
+            );
+            let copy = installed.path().join(&name);
+            std::fs::write(&copy, text).unwrap();
+            let c = Config::load(&copy).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(c.config_version, Some(3));
         } else if name == "survey.toml" {
             let text = std::fs::read_to_string(&path).unwrap();
             ces_kiosk::config::SurveyConfig::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));

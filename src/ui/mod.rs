@@ -133,8 +133,15 @@ impl KioskUi {
         self.inner.kiosk.borrow().screen()
     }
 
-    /// Shows the window and runs the event loop until the window closes.
+    /// Shows the window and runs the event loop until the window closes. Under systemd it
+    /// says when the loop runs, and feeds the watchdog from this (the UI) thread, so that a
+    /// frozen screen gets the service restarted.
     pub fn run(&self) -> Result<(), slint::PlatformError> {
+        let watchdog = Timer::default();
+        if let Some(every) = crate::service::watchdog_interval() {
+            watchdog.start(TimerMode::Repeated, every, crate::service::ping);
+        }
+        Timer::single_shot(Duration::ZERO, crate::service::ready);
         self.inner.window.run()
     }
 

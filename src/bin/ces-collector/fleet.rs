@@ -239,6 +239,20 @@ pub async fn config(command: ConfigCommand, storage: Arc<SqliteStorage>) -> anyh
                 .into());
             }
             let checked = SurveyConfig::parse(&text, &file).map_err(|e| Usage(e.to_string()))?;
+            if let Some(site) = &target.site {
+                check_name("--site", site)?;
+                if !storage
+                    .devices(i64::MAX)
+                    .await?
+                    .iter()
+                    .any(|d| &d.site == site)
+                {
+                    eprintln!(
+                        "note: no terminal belongs to site {site} yet; its terminals get this \
+                         config when they are added"
+                    );
+                }
+            }
             let (target, named) = match (target.device, target.site) {
                 (Some(d), _) => (ConfigTarget::Device(d.clone()), format!("device {d}")),
                 (None, Some(s)) => (

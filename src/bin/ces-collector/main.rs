@@ -189,8 +189,10 @@ async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Resul
             _ = tokio::signal::ctrl_c() => {}
         }
         tracing::info!("stopping: finishing the requests in flight");
+        ces_kiosk::service::stopping();
         stop.cancel();
     });
+    ces_kiosk::service::ready();
     collector.run_until_stopped(shutdown).await?;
     Ok(())
 }

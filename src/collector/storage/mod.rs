@@ -189,7 +189,7 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Enrolment, StorageError>;
 
     /// Stores a survey config for a device or a site and returns its version; `NotFound` for
-    /// an unknown device, or a site no device belongs to.
+    /// an unknown device. A site needs no device yet: its config waits for its terminals.
     async fn set_config(
         &self,
         target: ConfigTarget,

@@ -120,30 +120,23 @@ pub fn set_config(
     text: &str,
     at_ms: i64,
 ) -> Result<u64, StorageError> {
-    let (device, site, known) = match target {
-        ConfigTarget::Device(id) => (
-            Some(id),
-            None,
-            c.query_row("SELECT count(*) FROM devices WHERE id = ?1", [id], |r| {
-                r.get::<_, i64>(0)
-            })?,
-        ),
-        ConfigTarget::Site(site) => (
-            None,
-            Some(site),
-            c.query_row(
-                "SELECT count(*) FROM devices WHERE site = ?1",
-                [site],
-                |r| r.get::<_, i64>(0),
-            )?,
-        ),
+    let (device, site) = match target {
+        ConfigTarget::Device(id) => {
+            let known: bool = c.query_row(
+                "SELECT count(*) > 0 FROM devices WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StorageError::NotFound(format!(
+                    "no device with the id {id:?}"
+                )));
+            }
+            (Some(id), None)
+        }
+        // A site's config may come before its first terminal.
+        ConfigTarget::Site(site) => (None, Some(site)),
     };
-    if known == 0 {
-        return Err(StorageError::NotFound(match target {
-            ConfigTarget::Device(id) => format!("no device with the id {id:?}"),
-            ConfigTarget::Site(site) => format!("no device belongs to the site {site:?}"),
-        }));
-    }
     c.execute(
         "INSERT INTO survey_configs (device_id, site, text, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
         params![device, site, text, at_ms],
