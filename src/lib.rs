@@ -19,6 +19,8 @@
 //! - [`demo`]: the built-in demo config and the demo's own collector.
 //! - [`logging`]: the log set-up both binaries share.
 //! - [`service`]: systemd readiness and the watchdog.
+//! - [`status`]: `ces-kiosk status`: the terminal as staff see it.
+//! - [`doctor`]: `ces-kiosk doctor`: checks and what to fix.
 
 pub mod button_terminal;
 pub mod buttons;
@@ -28,10 +30,12 @@ pub mod config;
 pub mod credential;
 pub mod demo;
 pub mod display;
+pub mod doctor;
 pub mod enrolment;
 pub mod kiosk;
 pub mod logging;
 pub mod service;
+pub mod status;
 pub mod store;
 pub mod survey;
 pub mod sync;

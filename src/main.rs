@@ -54,6 +54,21 @@ enum Command {
         #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Show the terminal's status: who it is, what it runs, the upload queue, last sync and
+    /// error, disk, clock, button boxes. Reads the database without changing it.
+    Status {
+        #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check what the terminal needs (config, database, disk, clock, display, touch, button
+    /// boxes, collector) and say what to fix. Exit 1 when a check failed.
+    Doctor {
+        #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// Check a config file and exit: 0 when valid, 2 with the reason when not.
     CheckConfig {
         #[arg(value_name = "FILE")]
@@ -97,6 +112,49 @@ fn main() -> ExitCode {
             code,
             config,
         } => return enroll(&collector, &code, &config),
+        Command::Status { config, json } => {
+            let config = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_CONFIG);
+                }
+            };
+            let status = ces_kiosk::status::TerminalStatus::gather(&config);
+            if json {
+                match serde_json::to_string_pretty(&status) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", status.text());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Command::Doctor { config } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let checks = match runtime {
+                Ok(r) => r.block_on(ces_kiosk::doctor::run(&config)),
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            print!("{}", ces_kiosk::doctor::report(&checks));
+            let failed = checks
+                .iter()
+                .any(|c| c.verdict == ces_kiosk::doctor::Verdict::Fail);
+            return if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
         Command::CheckConfig { file } => {
             return match Config::load(&file) {
                 Ok(c) => {

@@ -10,16 +10,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use ces_kiosk::collector::storage::{ConfigTarget, NewEnrolmentCode, Storage};
+use ces_kiosk::collector::storage::Storage;
 use ces_kiosk::config::Config;
 use ces_kiosk::credential::EnrolmentCode;
 use ces_kiosk::sync::{SyncHandle, SyncThread};
 use common::collector::TestCollector;
+use common::fleet::{SURVEY, add_code, enroll, set_config, terminal_file};
 use common::*;
 
 const KIOSK: &str = env!("CARGO_BIN_EXE_ces-kiosk");
 const COLLECTOR: &str = env!("CARGO_BIN_EXE_ces-collector");
-const SURVEY: &str = include_str!("../deploy/examples/survey.toml");
 
 /// A collector config file for the command line, on the test collector's database.
 fn collector_cli_config(dir: &Path, collector: &TestCollector) -> PathBuf {
@@ -42,49 +42,6 @@ fn run(bin: &str, args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A terminal config file as the package installs it: no device, no survey, no collector.
-fn terminal_file(dir: &Path) -> PathBuf {
-    let path = dir.join("terminal.toml");
-    std::fs::write(
-        &path,
-        "[storage]\npath = \"state/answers.db\"\n\n[upstream]\nupload_delay_seconds = 0\n",
-    )
-    .unwrap();
-    path
-}
-
-/// A code for front-desk-2 that expires at `expires_at_ms`, stored as the CLI would.
-fn add_code(collector: &TestCollector, expires_at_ms: i64) -> EnrolmentCode {
-    let code = EnrolmentCode::generate();
-    let storage = collector.storage.clone();
-    let new = NewEnrolmentCode {
-        device_id: "front-desk-2".into(),
-        code_hash: code.hash(),
-        created_at_ms: 0,
-        expires_at_ms,
-    };
-    collector
-        .on(async move { storage.add_enrolment_code(new).await })
-        .unwrap();
-    code
-}
-
-fn enroll(url: &str, code: &str, terminal: &Path) -> Output {
-    let terminal = terminal.to_str().unwrap();
-    run(
-        KIOSK,
-        &[
-            "enroll",
-            "--collector",
-            url,
-            "--code",
-            code,
-            "--config",
-            terminal,
-        ],
-    )
 }
 
 #[test]
@@ -117,7 +74,7 @@ fn a_good_code_enrols_once_and_used_expired_or_unknown_codes_are_refused() {
         "{add:?}"
     );
 
-    let terminal = terminal_file(dir.path());
+    let terminal = terminal_file(dir.path(), "");
     let early = enroll(&collector.url, &code, &terminal);
     assert_eq!(early.status.code(), Some(1), "{early:?}");
     assert!(
@@ -188,7 +145,7 @@ fn a_good_code_enrols_once_and_used_expired_or_unknown_codes_are_refused() {
     );
 
     let now = jiff::Timestamp::now().as_millisecond();
-    let expired = add_code(&collector, now - 86_400_000);
+    let expired = add_code(&collector, "front-desk-2", now - 86_400_000);
     let late = enroll(&collector.url, &expired.expose(), &terminal);
     assert_eq!(late.status.code(), Some(1), "{late:?}");
     assert!(text(&late.stderr).contains("expired"), "{late:?}");
@@ -273,14 +230,6 @@ fn heartbeat(thread: &SyncThread, sync: &SyncHandle) {
     wait_status(thread, sync, move |s| s.heartbeats > before);
 }
 
-fn set_config(collector: &TestCollector, text: String) -> u64 {
-    let storage = collector.storage.clone();
-    let target = ConfigTarget::Device("front-desk-2".into());
-    collector
-        .on(async move { storage.set_config(target, text, 0).await })
-        .unwrap()
-}
-
 fn fleet_entry(collector: &TestCollector) -> ces_kiosk::wire::DeviceStatus {
     let storage = collector.storage.clone();
     let devices = collector
@@ -296,10 +245,10 @@ fn fleet_entry(collector: &TestCollector) -> ces_kiosk::wire::DeviceStatus {
 fn a_new_survey_config_is_switched_to_when_idle_and_an_invalid_one_is_kept_out() {
     let collector = TestCollector::start();
     collector.add_device("front-desk-2", "hotel-rotterdam", "check-in");
-    assert_eq!(set_config(&collector, SURVEY.to_owned()), 1);
-    let code = add_code(&collector, i64::MAX);
+    assert_eq!(set_config(&collector, "front-desk-2", SURVEY.to_owned()), 1);
+    let code = add_code(&collector, "front-desk-2", i64::MAX);
     let dir = tempfile::tempdir().unwrap();
-    let terminal = terminal_file(dir.path());
+    let terminal = terminal_file(dir.path(), "");
     let enrolled = enroll(&collector.url, &code.expose(), &terminal);
     assert!(enrolled.status.success(), "{enrolled:?}");
 
@@ -319,7 +268,7 @@ fn a_new_survey_config_is_switched_to_when_idle_and_an_invalid_one_is_kept_out()
     let v2 = SURVEY
         .replace("check-in-ease", "stay-ease")
         .replace("made it easy for me to check in.", "made my stay easy.");
-    assert_eq!(set_config(&collector, v2), 2);
+    assert_eq!(set_config(&collector, "front-desk-2", v2), 2);
     heartbeat(&thread, &sync);
     let feed = sync.config();
     assert_eq!(feed.latest().and_then(|c| c.config_version), Some(2));
@@ -346,7 +295,7 @@ fn a_new_survey_config_is_switched_to_when_idle_and_an_invalid_one_is_kept_out()
         "",
     );
     assert_ne!(broken, SURVEY);
-    assert_eq!(set_config(&collector, broken), 3);
+    assert_eq!(set_config(&collector, "front-desk-2", broken), 3);
     heartbeat(&thread, &sync); // the reply carries version 3, which is refused
     heartbeat(&thread, &sync); // this one says so
     let fleet = fleet_entry(&collector);
@@ -366,7 +315,7 @@ fn a_new_survey_config_is_switched_to_when_idle_and_an_invalid_one_is_kept_out()
     assert_eq!(Config::load(&terminal).unwrap().config_version, Some(2));
 
     // A valid config again clears the error.
-    assert_eq!(set_config(&collector, SURVEY.to_owned()), 4);
+    assert_eq!(set_config(&collector, "front-desk-2", SURVEY.to_owned()), 4);
     heartbeat(&thread, &sync);
     assert_eq!(ui.adopt_config(), Some(4));
     heartbeat(&thread, &sync);

@@ -1,6 +1,7 @@
 //! `POST /v1/enrol`: a terminal trades a one-time enrolment code for its own credential and
 //! survey config. The only route without a credential, so it is rate-limited as a whole and
-//! says no more than staff need: unknown, used, expired, or no survey config yet.
+//! says no more than staff need: unknown, used, expired, or no survey config yet. And
+//! `GET /v1/whoami`, with which a terminal checks that its credential is accepted.
 
 use std::sync::Arc;
 
@@ -10,10 +11,11 @@ use axum::extract::State as Shared;
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::collector::State;
+use crate::collector::auth::Device;
 use crate::collector::error::ApiError;
 use crate::collector::storage::Enrolment;
 use crate::credential::{Credential, EnrolmentCode, Kind};
-use crate::wire::{EnrolRequest, EnrolResponse};
+use crate::wire::{EnrolRequest, EnrolResponse, WhoAmI};
 
 /// The largest enrolment request.
 const MAX_ENROL_BYTES: usize = 1024;
@@ -86,6 +88,18 @@ pub async fn enrol(
             ),
         )),
     }
+}
+
+pub async fn whoami(
+    Shared(state): Shared<Arc<State>>,
+    Device(device): Device,
+) -> Result<Json<WhoAmI>, ApiError> {
+    state.rate_limit(&device.id)?;
+    Ok(Json(WhoAmI {
+        device_id: device.id,
+        site: device.site,
+        touchpoint: device.touchpoint,
+    }))
 }
 
 fn time(ms: i64) -> String {

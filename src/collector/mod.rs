@@ -72,6 +72,7 @@ pub fn router(settings: Settings, storage: Arc<dyn Storage>) -> Router {
         .route("/v1/answers", post(ingest::answers))
         .route("/v1/heartbeat", post(ingest::heartbeat))
         .route("/v1/enrol", post(enrol::enrol))
+        .route("/v1/whoami", get(enrol::whoami))
         .route("/v1/export", get(read::export))
         .route("/v1/report", get(read::report))
         .route("/v1/devices", get(read::devices))

@@ -3,6 +3,7 @@
 //! per-device sequence number, and reading them back.
 
 mod schema;
+mod snapshot;
 mod sync_state;
 mod writer;
 
@@ -15,6 +16,7 @@ use crate::config::Device;
 use crate::survey::Answer;
 
 pub use schema::migrations;
+pub use snapshot::{Snapshot, SyncRecord};
 pub use sync_state::SyncCounts;
 pub use writer::{Reply, Request, StoreWriter};
 
@@ -90,6 +92,10 @@ pub enum StoreError {
     Write(rusqlite::Error),
     #[error("the answer store thread has stopped")]
     Stopped,
+    #[error("the database {0} does not exist yet (the terminal creates it when it first starts)")]
+    Missing(PathBuf),
+    #[error("cannot read the database: {0}")]
+    Read(rusqlite::Error),
 }
 
 impl StoreError {

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 const V1: &str = "
@@ -73,6 +73,18 @@ ALTER TABLE answers ADD COLUMN box_seq INTEGER;
 ALTER TABLE answers ADD COLUMN box_button INTEGER;
 CREATE UNIQUE INDEX answers_box_press ON answers (box_id, box_session, box_seq)
     WHERE box_id IS NOT NULL;
+";
+
+/// How the upload last stood, kept by the uploader for `ces-kiosk status` (one row).
+const V5: &str = "
+CREATE TABLE sync_status (
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    link              TEXT NOT NULL,
+    last_success_ms   INTEGER,
+    last_heartbeat_ms INTEGER,
+    last_error        TEXT,
+    updated_ms        INTEGER NOT NULL
+) STRICT;
 ";
 
 #[cfg(test)]

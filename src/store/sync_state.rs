@@ -96,26 +96,29 @@ impl Store {
 
     /// How many answers wait and how many were rejected.
     pub fn sync_counts(&self) -> Result<SyncCounts, StoreError> {
-        // Literal states, so that SQLite can count in the partial indexes.
-        let (pending, rejected): (i64, i64) = self
-            .conn
-            .prepare_cached(
-                "SELECT (SELECT count(*) FROM answers WHERE sync_state = 'pending'),
-                        (SELECT count(*) FROM answers WHERE sync_state = 'rejected')",
-            )?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let oldest_pending_ms = self
-            .conn
-            .prepare_cached(
-                "SELECT device_time_ms FROM answers WHERE sync_state = 'pending'
-                 ORDER BY seq LIMIT 1",
-            )?
-            .query_row([], |r| r.get(0))
-            .optional()?;
-        Ok(SyncCounts {
-            pending: u64::try_from(pending).unwrap_or(0),
-            rejected: u64::try_from(rejected).unwrap_or(0),
-            oldest_pending_ms,
-        })
+        Ok(counts(&self.conn)?)
     }
+}
+
+/// The counts on any connection (the store's, or a read-only one for `status`).
+pub(super) fn counts(conn: &rusqlite::Connection) -> rusqlite::Result<SyncCounts> {
+    // Literal states, so that SQLite can count in the partial indexes.
+    let (pending, rejected): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM answers WHERE sync_state = 'pending'),
+                    (SELECT count(*) FROM answers WHERE sync_state = 'rejected')",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let oldest_pending_ms = conn
+        .prepare_cached(
+            "SELECT device_time_ms FROM answers WHERE sync_state = 'pending'
+             ORDER BY seq LIMIT 1",
+        )?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(SyncCounts {
+        pending: u64::try_from(pending).unwrap_or(0),
+        rejected: u64::try_from(rejected).unwrap_or(0),
+        oldest_pending_ms,
+    })
 }

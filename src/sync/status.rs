@@ -15,6 +15,18 @@ pub enum Link {
     Unauthorized,
 }
 
+impl Link {
+    /// The link as `status` shows it: `unknown`, `online`, `offline` or `unauthorized`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Link::Unknown => "unknown",
+            Link::Online => "online",
+            Link::Offline => "offline",
+            Link::Unauthorized => "unauthorized",
+        }
+    }
+}
+
 /// The uploader's view of the queue and the link.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncStatus {

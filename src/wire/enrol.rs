@@ -43,3 +43,12 @@ pub struct SurveyConfig {
     pub version: u64,
     pub text: String,
 }
+
+/// `GET /v1/whoami`: which device a credential belongs to (`ces-kiosk doctor` checks its
+/// credential with it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    pub device_id: String,
+    pub site: String,
+    pub touchpoint: String,
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::survey::{Direction, Scale};
 
-pub use enrol::{EnrolRequest, EnrolResponse, SurveyConfig};
+pub use enrol::{EnrolRequest, EnrolResponse, SurveyConfig, WhoAmI};
 pub use fleet::{DeviceStatus, Heartbeat, HeartbeatResponse};
 pub use read::{ExportRow, Report, ReportGroup};
 

@@ -5,6 +5,7 @@
 pub mod buttons;
 pub mod collector;
 pub mod fault_proxy;
+pub mod fleet;
 pub mod requests;
 pub mod terminal;
 pub mod xvfb;

@@ -1,7 +1,10 @@
 //! The uploader: a tokio task, never on the UI thread, that sends waiting answers to the
 //! collector in batches, marks them synced only on the collector's word, waits and retries
 //! by the policy, reports the terminal's health in heartbeats, prunes synced answers after
-//! their retention, and publishes how the upload stands.
+//! their retention, and publishes how the upload stands. `heartbeat`: the heartbeat and the
+//! record of how the upload stands.
+
+mod heartbeat;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use crate::sync::policy::{Backoff, Disposition, classify};
 use crate::sync::status::{Link, SyncStatus};
 use crate::sync::survey_config::{self, ConfigFeed, ConfigUpdates};
 use crate::sync::transport::{Attempt, Transport};
-use crate::wire::{AnswerResult, Heartbeat, HeartbeatResponse};
+use crate::wire::AnswerResult;
 
 /// How the uploader batches and paces itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +117,8 @@ pub struct Uploader<T> {
     last_heartbeat: Option<Instant>,
     last_prune: Option<Instant>,
     config: ConfigUpdates,
+    /// What was last recorded in the database of how the upload stands.
+    persisted: Option<crate::store::SyncRecord>,
 }
 
 /// How a round ended.
@@ -164,6 +169,7 @@ impl<T: Transport> Uploader<T> {
             last_heartbeat: None,
             last_prune: None,
             config,
+            persisted: None,
         };
         let handle = SyncHandle {
             commands: commands_tx,
@@ -209,6 +215,9 @@ impl<T: Transport> Uploader<T> {
                         round = self.round() => round,
                     };
                     self.after(round);
+                    // Recorded before it is published: whoever saw the status change can
+                    // read it in the database (`ces-kiosk status`).
+                    self.persist().await;
                     self.refresh().await;
                 }
             }
@@ -340,75 +349,7 @@ impl<T: Transport> Uploader<T> {
         Round::Drained
     }
 
-    async fn heartbeat(&mut self) -> Round {
-        let counts = match self.local.call(|s| s.sync_counts()).await {
-            Ok(c) => c,
-            Err(e) => return Round::StoreFailed(e.to_string()),
-        };
-        let clock = crate::clock::now();
-        let beat = Heartbeat {
-            app_version: env!("CARGO_PKG_VERSION").to_owned(),
-            boot_id: crate::clock::boot_id(),
-            clock_trusted: clock.trusted,
-            queue_depth: counts.pending,
-            oldest_unsynced_age_seconds: counts
-                .oldest_pending_ms
-                .map(|ms| u64::try_from((clock.unix_ms - ms) / 1000).unwrap_or(0)),
-            dead_letters: counts.rejected,
-            last_error: self.status.last_error.clone(),
-            device_time: clock.local,
-            config_version: self.config.running(),
-            config_error: self.config.error(),
-        };
-        let payload = batch::compress(serde_json::to_vec(&beat).expect("a heartbeat serialises"));
-        match self.transport.post("v1/heartbeat", payload).await {
-            Attempt::NoAnswer(error) => Round::Retry { after: None, error },
-            Attempt::Answered {
-                status,
-                retry_after,
-                body,
-            } => match classify(status) {
-                Disposition::Answered => {
-                    self.last_heartbeat = Some(Instant::now());
-                    self.succeeded();
-                    self.status.last_heartbeat_ms = self.status.last_success_ms;
-                    self.status.heartbeats += 1;
-                    match serde_json::from_slice::<HeartbeatResponse>(&body) {
-                        Ok(HeartbeatResponse {
-                            config: Some(config),
-                            ..
-                        }) => self.config.offer(config).await,
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!("cannot read the heartbeat reply: {e}"),
-                    }
-                    self.publish();
-                    Round::Drained
-                }
-                Disposition::Retry => Round::Retry {
-                    after: retry_after,
-                    error: batch::error_message(status, &body),
-                },
-                Disposition::Unauthorized => {
-                    Round::Unauthorized(batch::error_message(status, &body))
-                }
-                Disposition::ServerFault => Round::Fault {
-                    after: retry_after,
-                    error: batch::error_message(status, &body),
-                },
-                Disposition::Split | Disposition::Refused => {
-                    // A heartbeat carries no answers: nothing to keep or retry early.
-                    tracing::warn!(
-                        "the collector refused the heartbeat: {}",
-                        batch::error_message(status, &body)
-                    );
-                    self.last_heartbeat = Some(Instant::now());
-                    Round::Drained
-                }
-            },
-        }
-    }
-
-    fn succeeded(&mut self) {
+    pub(super) fn succeeded(&mut self) {
         if self.status.link != Link::Online {
             tracing::info!("collector reached; uploading");
         }
