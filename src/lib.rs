@@ -19,6 +19,7 @@
 //! - [`demo`]: the built-in demo config and the demo's own collector.
 //! - [`logging`]: the log set-up both binaries share.
 //! - [`service`]: systemd readiness and the watchdog.
+//! - [`staff`]: the staff PIN: hashed, checked off the UI thread, locked after wrong tries.
 //! - [`status`]: `ces-kiosk status`: the terminal as staff see it.
 //! - [`doctor`]: `ces-kiosk doctor`: checks and what to fix.
 
@@ -35,6 +36,7 @@ pub mod enrolment;
 pub mod kiosk;
 pub mod logging;
 pub mod service;
+pub mod staff;
 pub mod status;
 pub mod store;
 pub mod survey;

@@ -69,6 +69,9 @@ enum Command {
         #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Make the hash of a staff PIN (4 to 8 digits, typed twice) for the config's `[staff]`
+    /// section. The PIN itself is stored nowhere.
+    StaffPin,
     /// Check a config file and exit: 0 when valid, 2 with the reason when not.
     CheckConfig {
         #[arg(value_name = "FILE")]
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             };
         }
+        Command::StaffPin => return staff_pin(),
         Command::CheckConfig { file } => {
             return match Config::load(&file) {
                 Ok(c) => {
@@ -263,6 +267,44 @@ fn run_button_terminal(
     tracing::info!(boxes = config.button_boxes.len(), "button terminal running");
     terminal.run();
     Ok(())
+}
+
+/// `ces-kiosk staff-pin`: the PIN twice from standard input (not echoed on a terminal), the
+/// `[staff]` section with its hash on standard output.
+fn staff_pin() -> ExitCode {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let quiet = stdin.is_terminal().then(ces_kiosk::staff::EchoOff::start);
+    let mut lines = stdin.lock().lines();
+    let mut ask = |prompt: &str| {
+        eprint!("{prompt}");
+        let line = lines.next().and_then(Result::ok).unwrap_or_default();
+        if quiet.is_some() {
+            eprintln!();
+        }
+        line.trim().to_owned()
+    };
+    let pin = ask("Staff PIN (4 to 8 digits): ");
+    if !ces_kiosk::staff::is_pin(&pin) {
+        eprintln!("error: a PIN is 4 to 8 digits");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    if ask("The same PIN again: ") != pin {
+        eprintln!("error: the two PINs differ");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
+    drop(quiet);
+    match ces_kiosk::staff::hash_pin(&pin) {
+        Ok(hash) => {
+            eprintln!("Put these two lines in /etc/ces-kiosk/terminal.toml, then restart:");
+            println!("[staff]\npin_hash = \"{hash}\"");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `ces-kiosk enroll`: exit 0 enrolled, 1 refused or unreachable, 2 bad input.

@@ -471,3 +471,56 @@ fn an_enrolled_terminal_takes_device_collector_and_survey_from_its_state() {
 
 const DEMO_DEVICE: &str =
     "[device]\nid = \"front-desk-2\"\nsite = \"hotel-rotterdam\"\ntouchpoint = \"check-in\"\n";
+
+#[test]
+fn a_staff_pin_hash_is_taken_and_anything_else_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = DEMO_TOML
+        .split("\n[staff]")
+        .next()
+        .expect("the demo has a staff section at its end");
+    let hash = ces_kiosk::staff::hash_pin("2468").unwrap();
+    let good = format!("{base}\n[staff]\npin_hash = \"{hash}\"\n");
+    let c = Config::parse(&good, Path::new("t.toml"), dir.path()).unwrap();
+    assert_eq!(c.staff_pin_hash.as_deref(), Some(hash.as_str()));
+    let none = Config::parse(base, Path::new("t.toml"), dir.path()).unwrap();
+    assert_eq!(none.staff_pin_hash, None);
+    let bad = format!("{base}\n[staff]\npin_hash = \"2468\"\n");
+    let err = Config::parse(&bad, Path::new("t.toml"), dir.path()).unwrap_err();
+    assert!(err.to_string().contains("staff.pin_hash"), "{err}");
+    assert!(
+        !err.to_string().contains("2468"),
+        "the refusal does not repeat it: {err}"
+    );
+}
+
+#[test]
+fn staff_pin_prints_a_section_the_config_takes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .arg("staff-pin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"97531\n97531\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let section = String::from_utf8(out.stdout).unwrap();
+    assert!(!section.contains("97531"));
+    let dir = tempfile::tempdir().unwrap();
+    let base = DEMO_TOML.split("\n[staff]").next().unwrap();
+    let c = Config::parse(
+        &format!("{base}\n{section}"),
+        Path::new("t.toml"),
+        dir.path(),
+    )
+    .unwrap();
+    assert!(ces_kiosk::staff::verify(
+        c.staff_pin_hash.as_deref().unwrap(),
+        "97531"
+    ));
+}

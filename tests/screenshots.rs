@@ -150,3 +150,18 @@ fn sync_indicator_offline_at_800x480() {
     ces_kiosk::ui::show_sync(ui.window(), &status);
     check(&ui, "sync-offline-800x480");
 }
+
+#[test]
+fn staff_pin_pad_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    config.staff_pin_hash = Some(ces_kiosk::staff::hash_pin("2468").unwrap());
+    let (_c, ui) = kiosk_with(config, 800, 480);
+    for _ in 0..5 {
+        the(&ui, "Staff corner").invoke_accessible_default_action();
+    }
+    for d in ["1", "2"] {
+        the(&ui, &format!("PIN key {d}")).invoke_accessible_default_action();
+    }
+    check(&ui, "staff-pin-800x480");
+}

@@ -219,12 +219,7 @@ fn a_button_press_beside_the_touchscreen_asks_why_there_and_the_box_gets_its_ack
     use ces_kiosk::buttons::simulate::Heard;
     let dir = tempfile::tempdir().unwrap();
     let sim = buttons::sim_box(dir.path(), "desk-box");
-    let text = format!(
-        "{}\n[[button_box]]\npath = \"{}\"\nscores = [2, 4, 6]\n",
-        ces_kiosk::demo::DEMO_TOML,
-        sim.path().display()
-    );
-    let config = ces_kiosk::config::Config::parse(&text, "t.toml".as_ref(), dir.path()).unwrap();
+    let config = buttons::touch_config(dir.path(), &sim);
     let (config, ui) = kiosk_with(config, 800, 480);
     buttons::wait_connected(&sim);
 

@@ -40,6 +40,16 @@ pub enum Verdict {
     Refused,
 }
 
+/// A configured box as the staff screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoxSeen {
+    pub path: std::path::PathBuf,
+    /// The port is open (the box is plugged in).
+    pub connected: bool,
+    /// The id the box gave in its hello, once it said hello.
+    pub box_id: Option<String>,
+}
+
 /// The running readers of a terminal's button boxes. Dropping it stops them.
 pub struct Buttons {
     ports: Vec<Arc<Port>>,
@@ -94,6 +104,11 @@ impl Buttons {
             };
             self.verdict(press, verdict);
         }
+    }
+
+    /// Every configured box: connected or not, and its id once it said hello.
+    pub fn seen(&self) -> Vec<BoxSeen> {
+        self.ports.iter().map(|p| p.seen()).collect()
     }
 
     /// Lights every button while the terminal takes answers; all lights off when out of

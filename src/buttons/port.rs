@@ -63,6 +63,16 @@ impl Port {
         }
     }
 
+    /// The box as staff see it: connected or not, and its id once it said hello.
+    pub(super) fn seen(&self) -> super::BoxSeen {
+        let state = self.state();
+        super::BoxSeen {
+            path: self.config.path.clone(),
+            connected: state.writer.is_some(),
+            box_id: state.hello.as_ref().map(|h| h.box_id.clone()),
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -40,6 +40,8 @@ pub struct Config {
     /// The version of the collector's survey config in force; `None` when the survey comes
     /// from the config file itself.
     pub config_version: Option<u64>,
+    /// The staff PIN's Argon2id hash (`[staff] pin_hash`); no staff screen without one.
+    pub staff_pin_hash: Option<String>,
 }
 
 /// Who this terminal is and where it stands; captured with every answer.
@@ -197,6 +199,13 @@ struct RawConfig {
     display: Option<hardware::RawDisplay>,
     #[serde(default)]
     button_box: Vec<Spanned<hardware::RawButtonBox>>,
+    staff: Option<RawStaff>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    pin_hash: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -297,6 +306,19 @@ impl Checker<'_> {
             survey,
             timings: kiosk,
         } = survey;
+        let staff_pin_hash = match raw.staff {
+            None => None,
+            Some(s) if crate::staff::is_pin_hash(s.pin_hash.get_ref()) => {
+                Some(s.pin_hash.into_inner())
+            }
+            Some(s) => {
+                return Err(self.err(
+                    s.pin_hash.span(),
+                    "staff.pin_hash",
+                    "not a PIN hash: paste the line `ces-kiosk staff-pin` printed",
+                ));
+            }
+        };
         let display_span = raw.display.as_ref().map(|d| d.kind_span());
         let display = self.display(raw.display, base)?;
         let button_boxes = self.button_boxes(raw.button_box, &survey, base)?;
@@ -317,6 +339,7 @@ impl Checker<'_> {
             display,
             button_boxes,
             config_version,
+            staff_pin_hash,
         })
     }
 

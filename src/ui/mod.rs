@@ -4,7 +4,9 @@
 //! through the event loop, so the UI thread never waits for the disk. The uploader's status
 //! and button-box presses arrive the same way.
 
+mod configs;
 mod palette;
+mod staff;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,6 +29,7 @@ mod generated {
 }
 
 pub use generated::MainWindow;
+pub use generated::StaffStage;
 use generated::{KioskAdapter, LanguageItem, ReasonItem, ScaleKind, ScoreItem, SyncState};
 
 /// A running kiosk screen: window, flow and store thread.
@@ -46,6 +49,9 @@ struct Inner {
     shown_language: RefCell<String>,
     /// Survey configs from the collector, switched to when the flow is idle.
     configs: Option<ConfigFeed>,
+    /// The uploader, for the staff screen's "sync now" and facts.
+    sync: Option<SyncHandle>,
+    staff: staff::Staff,
 }
 
 impl KioskUi {
@@ -82,6 +88,7 @@ impl KioskUi {
         let wake = window.as_weak();
         let acks = buttons.clone();
         let configs = sync.as_ref().map(SyncHandle::config);
+        let sync_handle = sync.clone();
         let writer = StoreWriter::spawn(
             config.storage.path.clone(),
             config.device.clone(),
@@ -115,8 +122,11 @@ impl KioskUi {
             timers: RefCell::default(),
             shown_language: RefCell::default(),
             configs,
+            sync: sync_handle,
+            staff: staff::Staff::new(config),
         });
         inner.bind();
+        inner.bind_staff();
         inner.fill_scale(&config.survey);
         inner.apply(vec![Effect::Language(
             config.survey.default_language().to_owned(),
@@ -163,36 +173,14 @@ impl KioskUi {
         }
     }
 
-    /// A task that tells the window when the collector sent a new survey config; run it on
-    /// the sync thread. It ends when the uploader or the window is gone.
-    pub fn follow_config(&self) -> impl Future<Output = ()> + Send + 'static {
-        let window = self.inner.window.as_weak();
-        let mut feed = self.inner.configs.clone();
-        async move {
-            let Some(feed) = &mut feed else { return };
-            while feed.changed().await {
-                let told = window.upgrade_in_event_loop(|w| {
-                    w.global::<KioskAdapter>().invoke_config_arrived();
-                });
-                if told.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-
-    /// Switches to the newest survey config from the collector if the flow is idle (else it
-    /// happens when it next is). The event loop calls this when one arrives; headless tests
-    /// call it themselves. Returns the version running afterwards.
-    pub fn adopt_config(&self) -> Option<u64> {
-        self.inner.adopt_config();
-        self.inner.configs.as_ref().and_then(ConfigFeed::running)
-    }
-
     /// For drivers without an event loop (headless tests): waits up to `timeout` for the
     /// next button press and applies it. False on timeout.
     pub fn wait_for_press(&self, timeout: Duration) -> bool {
         match self.inner.presses.recv_timeout(timeout) {
+            Ok(p) if self.inner.staff.testing() => {
+                self.inner.staff_test_press(&p);
+                true
+            }
             Ok(Press { score, press }) => {
                 let fx = (self.inner.kiosk.borrow_mut()).press(score, press, crate::clock::now());
                 self.inner.apply(fx);
@@ -200,6 +188,32 @@ impl KioskUi {
             }
             Err(_) => false,
         }
+    }
+
+    /// For drivers without an event loop (headless tests): waits up to `timeout` for the
+    /// staff screen's next background result (a PIN check, the facts) and shows it.
+    pub fn wait_for_staff(&self, timeout: Duration) -> bool {
+        match self.inner.staff.next_work(timeout) {
+            Some(work) => {
+                self.inner.staff_work(work);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether staff asked for a restart (the event loop then ends; systemd starts the
+    /// service again).
+    pub fn restart_requested(&self) -> bool {
+        self.inner.staff.restart_requested()
+    }
+
+    /// The staff screen's stage (closed, PIN pad, panel).
+    pub fn staff_stage(&self) -> StaffStage {
+        self.inner
+            .window
+            .global::<generated::StaffAdapter>()
+            .get_stage()
     }
 
     /// For drivers without an event loop (headless tests): waits up to `timeout` for the
@@ -247,34 +261,6 @@ impl Inner {
         });
     }
 
-    /// Switches to a newer survey config from the collector when the flow is idle.
-    fn adopt_config(self: &Rc<Self>) {
-        let Some(feed) = &self.configs else { return };
-        let Some((config, version)) = feed.pending() else {
-            return;
-        };
-        let switched = self
-            .kiosk
-            .borrow_mut()
-            .replace_survey(config.survey.clone(), config.kiosk.clone());
-        if !switched {
-            return;
-        }
-        // Said first: showing the new survey below comes back here, and finds it running.
-        feed.applied(version);
-        self.fill_scale(&config.survey);
-        // The language lists are refilled for the new survey.
-        self.shown_language.borrow_mut().clear();
-        self.apply(vec![Effect::Language(
-            config.survey.default_language().to_owned(),
-        )]);
-        tracing::info!(
-            version,
-            question = config.survey.question_id,
-            "switched to the collector's new survey config"
-        );
-    }
-
     /// A UI callback that runs one step of the flow and carries out its effects.
     fn step<A>(
         self: &Rc<Self>,
@@ -290,7 +276,12 @@ impl Inner {
     }
 
     fn drain_presses(self: &Rc<Self>) {
-        while let Ok(Press { score, press }) = self.presses.try_recv() {
+        while let Ok(p) = self.presses.try_recv() {
+            if self.staff.testing() {
+                self.staff_test_press(&p);
+                continue;
+            }
+            let Press { score, press } = p;
             let fx = self
                 .kiosk
                 .borrow_mut()

@@ -45,6 +45,16 @@ pub fn config_text(boxes: &[(PathBuf, &str)], cooldown: f64) -> String {
     text
 }
 
+/// The demo touch terminal with the box `sim` beside it (buttons 1-3 give 2, 4 and 6), its
+/// database in `dir`.
+pub fn touch_config(dir: &Path, sim: &SimBox) -> Config {
+    let text = format!(
+        "{DEMO_TOML}\n[[button_box]]\npath = \"{}\"\nscores = [2, 4, 6]\n",
+        sim.path().display()
+    );
+    Config::parse(&text, Path::new("t.toml"), dir).expect("a valid config")
+}
+
 /// A button terminal running on its own thread until dropped.
 pub struct Running {
     sender: mpsc::Sender<Input>,

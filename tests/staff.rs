@@ -1,0 +1,197 @@
+//! The staff screen on the touch UI (headless Slint, real store, uploader, collector and a
+//! software button box on a real pty): the hidden gesture, the PIN (hashed in the config,
+//! checked off the UI thread) and its lockout, the facts, and the actions.
+
+mod common;
+
+use std::time::Duration;
+
+use ces_kiosk::buttons::simulate::Heard;
+use ces_kiosk::config::{Config, Upstream};
+use ces_kiosk::sync::SyncThread;
+use ces_kiosk::ui::{KioskUi, StaffStage};
+use common::collector::TestCollector;
+use common::*;
+
+/// Long and unlikely to appear by chance in a log (ids, ports, hashes).
+const PIN: &str = "73915284";
+
+/// Everything this test binary logs, at debug level, to be searched for the PIN.
+static LOG: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_writer(|| LogWriter)
+        .try_init();
+}
+
+fn with_pin(mut config: Config) -> Config {
+    capture_logs();
+    config.staff_pin_hash = Some(ces_kiosk::staff::hash_pin(PIN).unwrap());
+    config
+}
+
+fn corner_taps(ui: &KioskUi, n: usize) {
+    for _ in 0..n {
+        the(ui, "Staff corner").invoke_accessible_default_action();
+    }
+}
+
+/// Types `pin` and OK, and waits for the PIN check off the UI thread.
+fn type_pin(ui: &KioskUi, pin: &str) {
+    for d in pin.chars() {
+        the(ui, &format!("PIN key {d}")).invoke_accessible_default_action();
+    }
+    the(ui, "PIN key OK").invoke_accessible_default_action();
+}
+
+/// The lock message, a moment into the five minutes.
+fn locked_shown(ui: &KioskUi) -> bool {
+    ["5:00", "4:59"]
+        .iter()
+        .any(|t| shows(ui, &format!("Too many wrong PINs: locked for {t}")))
+}
+
+#[test]
+fn the_hidden_gesture_opens_the_pin_pad_and_wrong_pins_lock_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = with_pin(ces_kiosk::demo::config(dir.path()).unwrap());
+    let (_config, ui) = kiosk_with(config, 800, 480);
+
+    corner_taps(&ui, 4);
+    assert_eq!(
+        ui.staff_stage(),
+        StaffStage::Closed,
+        "four taps are not enough"
+    );
+    corner_taps(&ui, 1);
+    assert_eq!(ui.staff_stage(), StaffStage::Pin);
+    assert!(shows(&ui, "Staff PIN"));
+
+    for left in [4, 3, 2, 1] {
+        type_pin(&ui, "1357");
+        assert!(ui.wait_for_staff(STORE_WAIT), "the PIN was checked");
+        assert!(shows(&ui, &format!("Wrong PIN, {left} tries left")));
+    }
+    type_pin(&ui, "0000");
+    assert!(ui.wait_for_staff(STORE_WAIT));
+    assert!(locked_shown(&ui));
+    // Locked: even the right PIN is not checked now.
+    type_pin(&ui, PIN);
+    assert!(!ui.wait_for_staff(Duration::from_millis(300)));
+    assert_eq!(ui.staff_stage(), StaffStage::Pin);
+    assert!(locked_shown(&ui));
+
+    the(&ui, "Close").invoke_accessible_default_action();
+    assert_eq!(ui.staff_stage(), StaffStage::Closed);
+    // Closing and opening again does not lift the lock.
+    corner_taps(&ui, 5);
+    type_pin(&ui, PIN);
+    assert!(!ui.wait_for_staff(Duration::from_millis(300)));
+    assert_eq!(ui.staff_stage(), StaffStage::Pin);
+
+    let log = String::from_utf8_lossy(&LOG.lock().unwrap()).into_owned();
+    assert!(log.contains("wrong staff PINs: locked"), "{log}");
+    assert!(!log.contains(PIN));
+}
+
+#[test]
+fn the_right_pin_shows_the_facts_and_the_actions_work() {
+    let collector = TestCollector::start();
+    let credential = collector.add_device("demo-1", "demo-store", "returns-desk");
+    let dir = tempfile::tempdir().unwrap();
+    let sim = buttons::sim_box(dir.path(), "desk-box");
+    let mut config = with_pin(buttons::touch_config(dir.path(), &sim));
+    let upstream = Upstream::new(reqwest::Url::parse(&collector.url).unwrap(), credential);
+    config.upstream = Some(upstream.clone());
+    let thread = SyncThread::start().unwrap();
+    let sync = ces_kiosk::sync::start(&thread, &config, &upstream).unwrap();
+    let (config, ui) = kiosk_syncing(config, Some(sync.clone()), 800, 480);
+    buttons::wait_connected(&sim);
+
+    corner_taps(&ui, 5);
+    type_pin(&ui, PIN);
+    assert!(ui.wait_for_staff(STORE_WAIT));
+    assert_eq!(ui.staff_stage(), StaffStage::Panel);
+    assert!(ui.wait_for_staff(STORE_WAIT), "the facts were gathered");
+    for fact in [
+        "demo-1",
+        "demo-store / returns-desk",
+        "returns-ease (from the config file)",
+    ] {
+        assert!(shows(&ui, fact), "{fact}");
+    }
+    assert!(shows(
+        &ui,
+        &format!("ces-kiosk {}", env!("CARGO_PKG_VERSION"))
+    ));
+
+    // Sync now: a heartbeat goes out at once.
+    let before = sync.status().borrow().heartbeats;
+    the(&ui, "Sync now").invoke_accessible_default_action();
+    let mut status = sync.status();
+    let synced = thread.run(async move {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            status.wait_for(|s| s.heartbeats > before),
+        )
+        .await
+        .is_ok()
+    });
+    assert!(synced, "sync now reached the collector");
+
+    // Testing the buttons: a press is shown and answered, and not stored.
+    the(&ui, "Test the buttons").invoke_accessible_default_action();
+    let seq = sim.press(2);
+    assert!(ui.wait_for_press(STORE_WAIT));
+    assert_eq!(buttons::verdict(&sim, seq), Heard::Nak { seq });
+    assert!(shows(
+        &ui,
+        "Box desk-box button 2 (score 4): works. Not stored."
+    ));
+    assert!(stored(&config).is_empty());
+    // The box said hello (it pressed), so the next look at the facts names it.
+    advance(Duration::from_secs(5));
+    assert!(
+        ui.wait_for_staff(STORE_WAIT),
+        "the facts were gathered again"
+    );
+    let seen = format!("desk-box connected ({})", sim.path().display());
+    assert!(shows(&ui, &seen), "{seen}");
+    the(&ui, "Stop testing buttons").invoke_accessible_default_action();
+
+    the(&ui, "Restart the app").invoke_accessible_default_action();
+    assert!(ui.restart_requested());
+    the(&ui, "Close").invoke_accessible_default_action();
+    assert_eq!(ui.staff_stage(), StaffStage::Closed);
+
+    // Closed: presses are answers again.
+    let seq = sim.press(3);
+    assert!(ui.wait_for_press(STORE_WAIT));
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert_eq!(
+        buttons::verdict(&sim, seq),
+        Heard::Ack { seq, counted: true }
+    );
+    assert_eq!(stored(&config).len(), 1);
+
+    // The log tells what happened, and never the PIN or its hash.
+    let log = String::from_utf8_lossy(&LOG.lock().unwrap()).into_owned();
+    assert!(log.contains("staff PIN accepted"), "{log}");
+    let hash = config.staff_pin_hash.as_deref().unwrap();
+    assert!(!log.contains(PIN) && !log.contains(hash));
+    assert!(!log.contains(&config.upstream.unwrap().credential.expose()[5..]));
+}
