@@ -195,3 +195,23 @@ fn the_right_pin_shows_the_facts_and_the_actions_work() {
     assert!(!log.contains(PIN) && !log.contains(hash));
     assert!(!log.contains(&config.upstream.unwrap().credential.expose()[5..]));
 }
+
+#[test]
+fn the_staff_corner_covers_no_control_of_the_visitors() {
+    for (w, h) in [(800, 480), (600, 1024), (1920, 1080)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_config, ui) = kiosk(dir.path(), w, h);
+        let corner = the(&ui, "Staff corner");
+        let rect = |e: &i_slint_backend_testing::ElementHandle| {
+            let (p, s) = (e.absolute_position(), e.size());
+            (p.x, p.y, p.x + s.width, p.y + s.height)
+        };
+        let c = rect(&corner);
+        assert!(c.2 > c.0 && c.3 > c.1, "the corner has a size");
+        for label in ["English", "Nederlands", "Score 1", "Score 7"] {
+            let b = rect(&the(&ui, label));
+            let apart = b.0 >= c.2 || b.2 <= c.0 || b.1 >= c.3 || b.3 <= c.1;
+            assert!(apart, "{label} {b:?} overlaps the corner {c:?} at {w}x{h}");
+        }
+    }
+}

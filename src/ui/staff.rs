@@ -1,4 +1,4 @@
-//! The staff screen's Rust side: the hidden gesture (five taps in the top right corner
+//! The staff screen's Rust side: the hidden gesture (five taps in the top left corner
 //! within three seconds), the PIN (checked on a worker thread, locked after wrong tries),
 //! the facts (gathered on a worker thread, as `ces-kiosk status` shows them, plus the boxes
 //! seen and the uploader's live status), and the actions: sync now, test the buttons,
