@@ -215,3 +215,44 @@ fn the_staff_corner_covers_no_control_of_the_visitors() {
         }
     }
 }
+
+#[test]
+fn enrolling_again_on_the_staff_screen_takes_a_typed_code_and_restarts() {
+    let collector = TestCollector::start();
+    let old = collector.add_device("demo-1", "demo-store", "returns-desk");
+    common::fleet::set_config(&collector, "demo-1", common::fleet::SURVEY.to_owned());
+    let code = common::fleet::add_code(&collector, "demo-1", i64::MAX);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = with_pin(ces_kiosk::demo::config(dir.path()).unwrap());
+    config.upstream = Some(Upstream::new(
+        reqwest::Url::parse(&collector.url).unwrap(),
+        old.clone(),
+    ));
+    let (config, ui) = kiosk_with(config, 800, 480);
+    corner_taps(&ui, 5);
+    type_pin(&ui, PIN);
+    assert!(ui.wait_for_staff(STORE_WAIT));
+    assert_eq!(ui.staff_stage(), StaffStage::Panel);
+
+    let field = || {
+        let mut fields = find(&ui, "Enrolment code");
+        assert_eq!(fields.len(), 1, "one code field");
+        fields.remove(0)
+    };
+    field().set_accessible_value("ABCDE");
+    the(&ui, "Enrol again").invoke_accessible_default_action();
+    assert!(shows(
+        &ui,
+        &ces_kiosk::credential::MalformedCode.to_string()
+    ));
+
+    field().set_accessible_value(code.expose().to_lowercase());
+    the(&ui, "Enrol again").invoke_accessible_default_action();
+    while ui.wait_for_staff(STORE_WAIT) && !shows(&ui, "Enrolled as demo-1. Restarting…") {}
+    assert!(shows(&ui, "Enrolled as demo-1. Restarting…"));
+    assert!(ui.restart_requested());
+    let state = config.state_dir();
+    assert!(state.join("enrolment.toml").exists());
+    let new = std::fs::read_to_string(state.join("credential")).unwrap();
+    assert_ne!(new.trim(), old.expose(), "a new credential");
+}
