@@ -138,9 +138,11 @@ impl Config {
         })?;
         let raw: RawConfig = from_toml(&text, path)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let db = raw.storage.map_or(PathBuf::from(DEFAULT_DB_PATH), |s| {
-            base.join(s.path.get_ref())
-        });
+        let checker = Checker {
+            text: &text,
+            origin: path,
+        };
+        let db = checker.storage(raw.storage, base)?.path;
         Ok(db.parent().unwrap_or(Path::new(".")).to_owned())
     }
 
@@ -242,18 +244,23 @@ impl Checker<'_> {
         }
     }
 
-    fn config(&self, raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
-        let storage = match raw.storage {
-            None => Storage {
+    /// `[storage]`: the database, relative to the file's folder; the default when left out.
+    fn storage(&self, raw: Option<RawStorage>, base: &Path) -> Result<Storage, ConfigError> {
+        match raw {
+            None => Ok(Storage {
                 path: PathBuf::from(DEFAULT_DB_PATH),
-            },
+            }),
             Some(s) if s.path.get_ref().trim().is_empty() => {
-                return Err(self.err(s.path.span(), "storage.path", "must not be empty"));
+                Err(self.err(s.path.span(), "storage.path", "must not be empty"))
             }
-            Some(s) => Storage {
+            Some(s) => Ok(Storage {
                 path: base.join(s.path.get_ref()),
-            },
-        };
+            }),
+        }
+    }
+
+    fn config(&self, raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
+        let storage = self.storage(raw.storage, base)?;
         let state = storage.path.parent().unwrap_or(Path::new("."));
         let (device, survey, upstream, config_version) = match enrolled::read(state)? {
             Some(e) => {

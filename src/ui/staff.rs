@@ -146,7 +146,8 @@ impl Inner {
         let mut taps = self.staff.corner.borrow_mut();
         taps.retain(|t| now.duration_since(*t) < CORNER_WITHIN);
         taps.push(now);
-        if taps.len() < CORNER_TAPS || !self.kiosk.borrow().is_idle() {
+        // The corner is there only on the question screen.
+        if taps.len() < CORNER_TAPS {
             return;
         }
         taps.clear();
