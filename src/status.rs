@@ -32,6 +32,8 @@ pub struct TerminalStatus {
     pub oldest_waiting_age_seconds: Option<u64>,
     /// `unknown`, `online`, `offline` or `unauthorized`, as at the last sync attempt.
     pub link: String,
+    /// This machine's network addresses (not loopback), to reach it over SSH.
+    pub addresses: Vec<String>,
     /// When the collector last confirmed an answer or took a heartbeat.
     pub last_sync: Option<String>,
     pub last_heartbeat: Option<String>,
@@ -90,6 +92,7 @@ impl TerminalStatus {
             link: sync
                 .as_ref()
                 .map_or("unknown".to_owned(), |r| r.link.clone()),
+            addresses: addresses(),
             last_sync: last_sync.map(local_time),
             last_heartbeat: sync
                 .as_ref()
@@ -173,7 +176,18 @@ impl TerminalStatus {
                 },
             ),
             ("queue", queue),
-            ("network", self.link.clone()),
+            (
+                "network",
+                format!(
+                    "{} ({})",
+                    self.link,
+                    if self.addresses.is_empty() {
+                        "no address".to_owned()
+                    } else {
+                        self.addresses.join(", ")
+                    }
+                ),
+            ),
             ("last sync", or_dash(&self.last_sync)),
             ("last error", or_dash(&self.last_error)),
             ("disk", disk),
@@ -206,6 +220,48 @@ fn display_name(d: &Display) -> String {
         Display::Png { path, layout } => format!("{} drawn to {}", layout.name(), path.display()),
         Display::None => "none".to_owned(),
     }
+}
+
+/// The machine's IPv4 and IPv6 addresses, without loopback and link-local ones.
+pub fn addresses() -> Vec<String> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we free below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return vec![];
+    }
+    let mut found = vec![];
+    let mut next = list;
+    while !next.is_null() {
+        // SAFETY: a node of the list getifaddrs made; its address may be null.
+        let node = unsafe { &*next };
+        next = node.ifa_next;
+        let Some(addr) = (unsafe { node.ifa_addr.as_ref() }) else {
+            continue;
+        };
+        let ip: std::net::IpAddr = match i32::from(addr.sa_family) {
+            libc::AF_INET => {
+                // SAFETY: the family says this is a sockaddr_in.
+                let a = unsafe { &*(node.ifa_addr as *const libc::sockaddr_in) };
+                std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)).into()
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the family says this is a sockaddr_in6.
+                let a = unsafe { &*(node.ifa_addr as *const libc::sockaddr_in6) };
+                std::net::Ipv6Addr::from(a.sin6_addr.s6_addr).into()
+            }
+            _ => continue,
+        };
+        let link_local = match ip {
+            std::net::IpAddr::V4(v4) => v4.is_link_local(),
+            std::net::IpAddr::V6(v6) => v6.is_unicast_link_local(),
+        };
+        if !ip.is_loopback() && !link_local {
+            found.push(ip.to_string());
+        }
+    }
+    // SAFETY: the list getifaddrs made, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
 }
 
 /// Free and total bytes of the file system holding `dir`.

@@ -79,6 +79,10 @@ fn status_json_names_the_terminal_its_queue_and_how_the_upload_stands() {
     assert!(s["disk_total_bytes"].as_u64().unwrap() >= s["disk_free_bytes"].as_u64().unwrap());
     assert!(s["clock_trusted"].is_boolean() && s["clock"].is_string());
     assert_eq!(s["display"], "touch screen");
+    for a in s["addresses"].as_array().unwrap() {
+        let ip: std::net::IpAddr = a.as_str().unwrap().parse().unwrap();
+        assert!(!ip.is_loopback(), "{ip}");
+    }
     assert_eq!(s["button_boxes"], serde_json::json!([]));
 
     // Three answers waiting.

@@ -305,7 +305,11 @@ impl Inner {
             ),
             fact(
                 "Network",
-                link.clone(),
+                if s.addresses.is_empty() {
+                    format!("{link}, no address")
+                } else {
+                    format!("{link} ({})", s.addresses.join(", "))
+                },
                 matches!(
                     live.map(|l| l.link),
                     Some(Link::Offline | Link::Unauthorized)
