@@ -297,11 +297,7 @@ fn serial(path: &Path) -> Check {
 }
 
 async fn collector(up: &Upstream, device: &str) -> Check {
-    crate::sync::transport::install_crypto_provider();
-    let client = match reqwest::Client::builder()
-        .timeout(up.timeout.min(Duration::from_secs(15)))
-        .build()
-    {
+    let client = match crate::sync::transport::client(up.timeout.min(Duration::from_secs(15))) {
         Ok(c) => c,
         Err(e) => return Check::fail("collector", e.to_string(), "report this as a bug"),
     };

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::config::SurveyConfig;
 use crate::config::enrolled::{CREDENTIAL_FILE, ENROLMENT_FILE, SURVEY_CONFIG_FILE};
-use crate::config::{SurveyConfig, enrolled};
 use crate::credential::{Credential, EnrolmentCode, Kind};
 use crate::wire::{EnrolRequest, EnrolResponse, ErrorBody};
 
@@ -54,7 +54,6 @@ pub async fn enroll(
     code: &EnrolmentCode,
     state: &Path,
 ) -> Result<EnrolResponse, EnrolError> {
-    crate::sync::transport::install_crypto_provider();
     let url = collector
         .join("v1/enrol")
         .expect("a relative path joins any base URL");
@@ -62,11 +61,7 @@ pub async fn enroll(
         url: collector.to_string(),
         reason: crate::sync::transport::describe(&e),
     };
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("ces-kiosk/", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(unreachable)?;
+    let client = crate::sync::transport::client(Duration::from_secs(30)).map_err(unreachable)?;
     let body = serde_json::to_vec(&EnrolRequest {
         code: code.expose(),
     })
@@ -144,11 +139,6 @@ fn save(state: &Path, collector: &reqwest::Url, reply: &EnrolResponse) -> std::i
 pub fn save_survey_config(state: &Path, config: &crate::wire::SurveyConfig) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(config).expect("a survey config serialises");
     write_private(&state.join(SURVEY_CONFIG_FILE), &json)
-}
-
-/// Whether the terminal with this state folder is enrolled.
-pub fn is_enrolled(state: &Path) -> bool {
-    state.join(enrolled::ENROLMENT_FILE).exists()
 }
 
 /// Writes a file readable only by its owner, whole or not at all. Run as root (`sudo

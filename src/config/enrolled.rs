@@ -64,7 +64,7 @@ pub fn read(dir: &Path) -> Result<Option<Enrolled>, ConfigError> {
 }
 
 /// The survey config in force in `dir`, checked, with its version.
-pub fn read_survey_config(dir: &Path) -> Result<(SurveyConfig, u64), ConfigError> {
+fn read_survey_config(dir: &Path) -> Result<(SurveyConfig, u64), ConfigError> {
     let path = dir.join(SURVEY_CONFIG_FILE);
     let bytes = std::fs::read(&path).map_err(|source| ConfigError::Read {
         path: path.clone(),

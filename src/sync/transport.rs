@@ -53,6 +53,17 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The terminal's HTTP client (uploads, enrolment, doctor): rustls with ring, its user
+/// agent, each request limited to `timeout` (connecting to 10 s at most).
+pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("ces-kiosk/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+}
+
 impl HttpTransport {
     /// A transport to the collector at `base` (ending in `/`), each request limited to `timeout`.
     pub fn new(
@@ -60,12 +71,7 @@ impl HttpTransport {
         credential: &Credential,
         timeout: Duration,
     ) -> Result<HttpTransport, reqwest::Error> {
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("ces-kiosk/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
-            .build()?;
+        let client = client(timeout)?;
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", credential.expose()))
             .expect("a credential is printable ASCII");
         authorization.set_sensitive(true);

@@ -15,7 +15,7 @@ impl KioskUi {
     /// the sync thread. It ends when the uploader or the window is gone.
     pub fn follow_config(&self) -> impl Future<Output = ()> + Send + 'static {
         let window = self.inner.window.as_weak();
-        let mut feed = self.inner.configs.clone();
+        let mut feed = self.inner.configs();
         async move {
             let Some(feed) = &mut feed else { return };
             while feed.changed().await {
@@ -34,14 +34,19 @@ impl KioskUi {
     /// call it themselves. Returns the version running afterwards.
     pub fn adopt_config(&self) -> Option<u64> {
         self.inner.adopt_config();
-        self.inner.configs.as_ref().and_then(ConfigFeed::running)
+        self.inner.configs().as_ref().and_then(ConfigFeed::running)
     }
 }
 
 impl Inner {
+    /// Survey configs from the collector, when the terminal syncs.
+    fn configs(&self) -> Option<ConfigFeed> {
+        self.sync.as_ref().map(crate::sync::SyncHandle::config)
+    }
+
     /// Switches to a newer survey config from the collector when the flow is idle.
     pub(super) fn adopt_config(self: &Rc<Self>) {
-        let Some(feed) = &self.configs else { return };
+        let Some(feed) = self.configs() else { return };
         let Some((config, version)) = feed.pending() else {
             return;
         };

@@ -21,7 +21,6 @@ use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
 use crate::store::{Reply, StoreWriter};
 use crate::survey::{Scale, Survey};
-use crate::sync::survey_config::ConfigFeed;
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
 mod generated {
@@ -47,8 +46,6 @@ struct Inner {
     timers: RefCell<HashMap<TimerKind, Timer>>,
     /// The language the language-dependent lists were last filled in.
     shown_language: RefCell<String>,
-    /// Survey configs from the collector, switched to when the flow is idle.
-    configs: Option<ConfigFeed>,
     /// The uploader, for the staff screen's "sync now" and facts.
     sync: Option<SyncHandle>,
     staff: staff::Staff,
@@ -87,7 +84,6 @@ impl KioskUi {
         let (tx, replies) = mpsc::channel();
         let wake = window.as_weak();
         let acks = buttons.clone();
-        let configs = sync.as_ref().map(SyncHandle::config);
         let sync_handle = sync.clone();
         let writer = StoreWriter::spawn(
             config.storage.path.clone(),
@@ -121,7 +117,6 @@ impl KioskUi {
             presses,
             timers: RefCell::default(),
             shown_language: RefCell::default(),
-            configs,
             sync: sync_handle,
             staff: staff::Staff::new(config),
         });
@@ -177,13 +172,8 @@ impl KioskUi {
     /// next button press and applies it. False on timeout.
     pub fn wait_for_press(&self, timeout: Duration) -> bool {
         match self.inner.presses.recv_timeout(timeout) {
-            Ok(p) if self.inner.staff.testing() => {
-                self.inner.staff_test_press(&p);
-                true
-            }
-            Ok(Press { score, press }) => {
-                let fx = (self.inner.kiosk.borrow_mut()).press(score, press, crate::clock::now());
-                self.inner.apply(fx);
+            Ok(p) => {
+                self.inner.on_press(p);
                 true
             }
             Err(_) => false,
@@ -277,17 +267,20 @@ impl Inner {
 
     fn drain_presses(self: &Rc<Self>) {
         while let Ok(p) = self.presses.try_recv() {
-            if self.staff.testing() {
-                self.staff_test_press(&p);
-                continue;
-            }
-            let Press { score, press } = p;
-            let fx = self
-                .kiosk
-                .borrow_mut()
-                .press(score, press, crate::clock::now());
-            self.apply(fx);
+            self.on_press(p);
         }
+    }
+
+    /// A button press: an answer, or while staff test the buttons, only shown.
+    fn on_press(self: &Rc<Self>, p: Press) {
+        if self.staff.testing() {
+            return self.staff_test_press(&p);
+        }
+        let fx = self
+            .kiosk
+            .borrow_mut()
+            .press(p.score, p.press, crate::clock::now());
+        self.apply(fx);
     }
 
     fn drain_replies(self: &Rc<Self>) {
