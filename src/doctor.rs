@@ -1,6 +1,7 @@
 //! `ces-kiosk doctor`: checks what a terminal needs, one line each, and says what to fix:
-//! the config, the database, disk space, the clock, the display, touch input, the button
-//! boxes' serial devices, and the collector (reachable, and the credential accepted). Exit 1
+//! the config, the database, how uploads went, disk space, the clock, the display, touch
+//! input, the button boxes' serial devices, and the collector (reachable, its own replies
+//! and not a proxy's, and the credential accepted). Exit 1
 //! when a check failed. Reads and asks; changes nothing.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -83,6 +84,11 @@ pub async fn run(path: &Path) -> Vec<Check> {
         },
     )];
     checks.push(database(&config));
+    if config.upstream.is_some()
+        && let Some(upload) = upload(&config)
+    {
+        checks.push(upload);
+    }
     checks.push(disk(&config));
     checks.push(clock());
     checks.push(display(&config.display));
@@ -109,7 +115,8 @@ pub fn report(checks: &[Check]) -> String {
             Verdict::Warn => "WARN",
             Verdict::Fail => "FAIL",
         };
-        out.push_str(&format!("{verdict:<5} {:<10} {}\n", c.name, c.found));
+        let found = crate::text::for_terminal(&c.found);
+        out.push_str(&format!("{verdict:<5} {:<10} {found}\n", c.name));
         if let Some(fix) = &c.fix {
             out.push_str(&format!("{:<16} fix: {fix}\n", ""));
         }
@@ -147,6 +154,34 @@ fn database(config: &Config) -> Check {
             Err(e) => Check::fail("database", e.to_string(), "check the disk (dmesg)"),
         },
     }
+}
+
+/// How the running terminal's uploads went, as its uploader recorded it: the last error,
+/// and answers the collector refused.
+fn upload(config: &Config) -> Option<Check> {
+    let snapshot = Snapshot::read(&config.storage.path).ok()?;
+    let dead = snapshot.counts.rejected;
+    let error = snapshot.sync.as_ref().and_then(|r| r.last_error.clone());
+    Some(match (error, dead) {
+        (Some(e), _) => Check::warn(
+            "upload",
+            format!("the last upload failed: {e}"),
+            "answers wait safely; fix what it says, then tap Sync now on the staff screen",
+        ),
+        (None, 1..) => Check::warn(
+            "upload",
+            format!("{dead} answers were refused by the collector and are kept here"),
+            "see why with ces-kiosk requeue --list; once the cause is fixed, send them again \
+             with ces-kiosk requeue (answers the collector has are not counted twice)",
+        ),
+        (None, 0) => Check::ok(
+            "upload",
+            match snapshot.sync.map(|r| r.link) {
+                Some(link) => format!("the last upload attempt went well ({link})"),
+                None => "no upload attempt recorded yet".to_owned(),
+            },
+        ),
+    })
 }
 
 fn disk(config: &Config) -> Check {
@@ -325,14 +360,11 @@ async fn collector(up: &Upstream, device: &str) -> Check {
             );
         }
     };
-    match reply.status().as_u16() {
-        200 => match reply
-            .bytes()
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|b| {
-                serde_json::from_slice::<crate::wire::WhoAmI>(&b).map_err(|e| e.to_string())
-            }) {
+    let status = reply.status().as_u16();
+    let from = crate::sync::transport::Responder::of(reply.headers());
+    let body = reply.bytes().await.unwrap_or_default();
+    if status == 200 {
+        return match serde_json::from_slice::<crate::wire::WhoAmI>(&body) {
             Ok(me) if me.device_id == device => Check::ok(
                 "collector",
                 format!("{} accepts this terminal as {}", up.url, me.device_id),
@@ -345,12 +377,28 @@ async fn collector(up: &Upstream, device: &str) -> Check {
                 ),
                 "enrol the terminal again so that its name matches",
             ),
+            Err(_) if !from.collector => Check::fail(
+                "collector",
+                from.not_the_collector(status),
+                "open the collector's address in a browser on this network, and check what \
+                 stands in the way (Wi-Fi login, proxy)",
+            ),
             Err(e) => Check::fail(
                 "collector",
                 format!("unexpected reply: {e}"),
                 "check the URL",
             ),
-        },
+        };
+    }
+    if !from.is_collector_error(&body) {
+        return Check::fail(
+            "collector",
+            from.not_the_collector(status),
+            "check the reverse proxy in front of the collector (its address and routes), or \
+             the network's login page; answers wait safely meanwhile",
+        );
+    }
+    match status {
         401 => Check::fail(
             "collector",
             format!("{} does not know this terminal's credential", up.url),

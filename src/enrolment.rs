@@ -25,6 +25,9 @@ pub enum EnrolError {
     /// The collector refused the code (unknown, used, expired, no survey config yet).
     #[error("the collector refused the code: {0}")]
     Refused(String),
+    /// Something else answered at the collector's address (a proxy, a network login page).
+    #[error("{0}")]
+    NotTheCollector(String),
     /// The collector's reply was not what this version understands.
     #[error("the collector's reply is not usable: {0}")]
     BadReply(String),
@@ -74,15 +77,26 @@ pub async fn enroll(
         .await
         .map_err(unreachable)?;
     let status = response.status();
+    let from = crate::sync::transport::Responder::of(response.headers());
     let bytes = response.bytes().await.map_err(unreachable)?;
     if !status.is_success() {
+        if !from.is_collector_error(&bytes) {
+            return Err(EnrolError::NotTheCollector(
+                from.not_the_collector(status.as_u16()),
+            ));
+        }
         let message = serde_json::from_slice::<ErrorBody>(&bytes)
-            .map(|b| b.error)
+            .map(|b| crate::text::for_terminal(&b.error).into_owned())
             .unwrap_or_else(|_| format!("HTTP {status}"));
         return Err(EnrolError::Refused(message));
     }
-    let reply: EnrolResponse =
-        serde_json::from_slice(&bytes).map_err(|e| EnrolError::BadReply(e.to_string()))?;
+    let reply: EnrolResponse = serde_json::from_slice(&bytes).map_err(|e| {
+        if from.collector {
+            EnrolError::BadReply(e.to_string())
+        } else {
+            EnrolError::NotTheCollector(from.not_the_collector(status.as_u16()))
+        }
+    })?;
     check(&reply)?;
     save(state, collector, &reply).map_err(|source| EnrolError::Save {
         folder: state.display().to_string(),

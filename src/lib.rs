@@ -15,6 +15,7 @@
 //! - [`enrolment`]: `ces-kiosk enroll`: code in, credential and survey config saved.
 //! - [`sync`]: the uploader task: batches, retry policy, heartbeats, status.
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
+//! - [`text`]: what free text may hold, and showing stored text safely (terminal, CSV).
 //! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
 //! - [`demo`]: the built-in demo config and the demo's own collector.
 //! - [`logging`]: the log set-up both binaries share.
@@ -41,6 +42,7 @@ pub mod status;
 pub mod store;
 pub mod survey;
 pub mod sync;
+pub mod text;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub mod wire;

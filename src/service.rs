@@ -1,5 +1,6 @@
 //! Running as a systemd service (`Type=notify`): say when the terminal or the collector is
-//! ready and when it stops, and keep the watchdog fed. The kiosk feeds it from its UI thread
+//! ready and when it stops, keep the watchdog fed, and stop cleanly on SIGTERM (what
+//! systemd sends at every stop and update). The kiosk feeds it from its UI thread
 //! (a Slint timer) or its button loop, so a frozen screen stops the pings and systemd
 //! restarts the service. Outside systemd every call does nothing.
 //!
@@ -32,6 +33,37 @@ pub fn watchdog_interval() -> Option<Duration> {
     std::env::var_os("NOTIFY_SOCKET")?;
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     (usec > 0).then(|| Duration::from_micros(usec / 3))
+}
+
+/// Calls `stop` on a thread of its own at the first SIGTERM or SIGINT, after telling
+/// systemd the service is stopping; a second one ends the process at once (exit 1).
+pub fn stop_on_signal(stop: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut stop = Some(stop);
+            for signal in signals.forever() {
+                match stop.take() {
+                    Some(stop) => {
+                        let name = if signal == SIGTERM {
+                            "SIGTERM"
+                        } else {
+                            "SIGINT"
+                        };
+                        tracing::info!("{name}: stopping once the answer in flight is stored");
+                        stopping();
+                        stop();
+                    }
+                    None => {
+                        tracing::warn!("stopped again: exiting at once");
+                        std::process::exit(1);
+                    }
+                }
+            }
+        })?;
+    Ok(())
 }
 
 fn send(state: &[NotifyState]) {

@@ -18,6 +18,20 @@ pub fn is_name(s: &str) -> bool {
 /// What a name must be, for error messages.
 pub const NAME_RULE: &str = "1 to 64 characters of letters, digits, '-', '_' or '.'";
 
+/// Whether `s` has the shape of a language tag: a primary language of 2 or 3 lower-case
+/// letters, then at most two subtags of 2 to 8 letters or digits (`en`, `nl`, `pt-BR`,
+/// `zh-Hant-TW`).
+pub fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or("");
+    let subtag =
+        |p: &str| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric());
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_lowercase())
+        && parts.clone().count() <= 2
+        && parts.all(subtag)
+}
+
 /// An answer scale. Every stored answer records its scale and the scale's direction, so
 /// that a score can never be read the wrong way round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

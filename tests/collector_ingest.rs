@@ -106,6 +106,7 @@ async fn bad_input_gets_its_4xx_and_stores_nothing() {
         max_answers_per_batch: 5,
         device_requests_per_second: 1000,
         device_burst: 1000,
+        ..Limits::default()
     });
     let cred = c.add_device("dev", "s", "t");
     let raw = |body: &str| body.as_bytes().to_vec();

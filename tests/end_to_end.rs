@@ -41,7 +41,7 @@ fn a_click_on_the_real_window_stores_the_answer() {
             let _ = tx.send(line);
         }
     });
-    let _kiosk = Killed(kiosk);
+    let mut kiosk = Killed(kiosk);
 
     // Xvfb has no window manager to make the window full screen: size it as one would,
     // waiting until the size took effect.
@@ -62,6 +62,23 @@ fn a_click_on_the_real_window_stores_the_answer() {
         }
     };
     assert!(stored.contains("score=6"), "{stored}");
+
+    // systemd stops the service with SIGTERM: the window closes and the process exits 0.
+    // SAFETY: kill only sends a signal to the child started above.
+    assert_eq!(
+        unsafe { libc::kill(kiosk.0.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the kiosk logged that it stopped");
+        if line.contains("stopped") && !line.contains("uploader") {
+            break;
+        }
+    }
+    let status = kiosk.0.wait().unwrap();
+    assert!(status.success(), "exits 0 on SIGTERM: {status:?}");
 
     let conn = rusqlite::Connection::open(dir.path().join("answers.db")).unwrap();
     let rows: Vec<(i64, i64)> = conn

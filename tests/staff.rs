@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ces_kiosk::buttons::simulate::Heard;
 use ces_kiosk::config::{Config, Upstream};
+use ces_kiosk::store::Store;
 use ces_kiosk::sync::SyncThread;
 use ces_kiosk::ui::{KioskUi, StaffStage};
 use common::collector::TestCollector;
@@ -153,6 +154,38 @@ fn the_right_pin_shows_the_facts_and_the_actions_work() {
     });
     assert!(synced, "sync now reached the collector");
 
+    // An answer the collector refused earlier is sent again from the staff screen.
+    let mut store = Store::open(&config.storage.path, &config.device).unwrap();
+    let refused = store.record(&common::terminal::answer(5)).unwrap().id;
+    store
+        .apply_results(&[ces_kiosk::wire::AnswerResult {
+            id: refused,
+            status: ces_kiosk::wire::AnswerStatus::Rejected,
+            reason: Some("refused by the collector (HTTP 400): malformed JSON".into()),
+        }])
+        .unwrap();
+    let before = sync.status().borrow().uploaded;
+    the(&ui, "Send refused again").invoke_accessible_default_action();
+    assert!(
+        ui.wait_for_staff(STORE_WAIT),
+        "queued again off the UI thread"
+    );
+    assert!(shows(
+        &ui,
+        "1 refused answer is queued again and being sent."
+    ));
+    let mut status = sync.status();
+    let sent = thread.run(async move {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            status.wait_for(|s| s.uploaded > before && s.dead_letters == 0),
+        )
+        .await
+        .is_ok()
+    });
+    assert!(sent, "{:?}", sync.status().borrow());
+    assert_eq!(collector.answer_ids("demo-1"), [refused.to_string()]);
+
     // Testing the buttons: a press is shown and answered, and not stored.
     the(&ui, "Test the buttons").invoke_accessible_default_action();
     let seq = sim.press(2);
@@ -162,7 +195,7 @@ fn the_right_pin_shows_the_facts_and_the_actions_work() {
         &ui,
         "Box desk-box button 2 (score 4): works. Not stored."
     ));
-    assert!(stored(&config).is_empty());
+    assert_eq!(stored(&config).len(), 1, "only the answer sent again");
     // The box said hello (it pressed), so the next look at the facts names it.
     advance(Duration::from_secs(5));
     assert!(
@@ -186,7 +219,7 @@ fn the_right_pin_shows_the_facts_and_the_actions_work() {
         buttons::verdict(&sim, seq),
         Heard::Ack { seq, counted: true }
     );
-    assert_eq!(stored(&config).len(), 1);
+    assert_eq!(stored(&config).len(), 2);
 
     // The log tells what happened, and never the PIN or its hash.
     let log = String::from_utf8_lossy(&LOG.lock().unwrap()).into_owned();

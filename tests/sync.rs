@@ -210,7 +210,7 @@ async fn retryable_replies_are_retried_until_the_collector_has_every_answer() {
 async fn a_server_fault_keeps_the_answers_and_waits_the_longest_backoff() {
     let collector = TestCollector::start();
     let (terminal, proxy, mut running, ids) =
-        scenario(&collector, "t-500", 3, vec![Fault::Status(500, None)]);
+        scenario(&collector, "t-500", 3, vec![Fault::AsCollector(500)]);
     running
         .until(Duration::from_secs(20), "stored after the fault", |s| {
             s.uploaded == 3
@@ -231,10 +231,11 @@ async fn a_server_fault_keeps_the_answers_and_waits_the_longest_backoff() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_batches_are_dead_lettered_and_never_sent_again() {
+async fn batches_the_collector_refuses_are_dead_lettered_and_never_sent_again() {
     let collector = TestCollector::start();
+    // The body reaches the collector cut short: the collector's own 400.
     let (mut terminal, proxy, mut running, ids) =
-        scenario(&collector, "t-400", 3, vec![Fault::Status(400, None)]);
+        scenario(&collector, "t-400", 3, vec![Fault::Truncate]);
     let s = running
         .until(Duration::from_secs(20), "dead letters", |s| {
             s.dead_letters == 3
@@ -243,6 +244,13 @@ async fn refused_batches_are_dead_lettered_and_never_sent_again() {
     assert_eq!(s.pending, 0);
     assert_eq!(sorted(terminal.ids_in("rejected")), sorted(ids));
     assert!(collector.answer_ids("t-400").is_empty());
+    assert_eq!(proxy.uploads()[0].reply, Some(400));
+    let reasons = terminal.store.dead_letters().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].0.contains("(HTTP 400): malformed JSON"),
+        "{reasons:?}"
+    );
 
     // A new answer goes up alone: the dead letters stay where they are.
     let new = terminal.record(1);
@@ -261,13 +269,9 @@ async fn refused_batches_are_dead_lettered_and_never_sent_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_422_naming_one_answer_dead_letters_only_that_one() {
     let collector = TestCollector::start();
-    let body = r#"{"error":"1 of 3 answers are invalid","invalid":[{"index":1,"reason":"score 9 is outside the ces7 scale (1 to 7)"}]}"#;
-    let (terminal, proxy, mut running, ids) = scenario(
-        &collector,
-        "t-422",
-        3,
-        vec![Fault::StatusBody(422, body.into())],
-    );
+    // The second answer reaches the collector with score 9: the collector's own 422.
+    let (terminal, proxy, mut running, ids) =
+        scenario(&collector, "t-422", 3, vec![Fault::BadScore(1)]);
     running
         .until(Duration::from_secs(20), "the rest stored", |s| {
             s.uploaded == 2 && s.dead_letters == 1
@@ -279,7 +283,9 @@ async fn a_422_naming_one_answer_dead_letters_only_that_one() {
         sorted(collector.answer_ids("t-422")),
         sorted(vec![ids[0].clone(), ids[2].clone()])
     );
-    let sizes: Vec<usize> = proxy.uploads().iter().map(|u| u.answers).collect();
+    let uploads = proxy.uploads();
+    assert_eq!(uploads[0].reply, Some(422));
+    let sizes: Vec<usize> = uploads.iter().map(|u| u.answers).collect();
     assert_eq!(sizes, [3, 2]);
     let reason: String = rusqlite::Connection::open(&terminal.db)
         .unwrap()
@@ -294,9 +300,14 @@ async fn a_422_naming_one_answer_dead_letters_only_that_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_too_large_is_split() {
-    let collector = TestCollector::start();
-    let (_terminal, proxy, mut running, ids) =
-        scenario(&collector, "t-413", 3, vec![Fault::Status(413, None)]);
+    // The collector takes 2 answers per batch: its own 413 for 3.
+    let collector = TestCollector::with_limits(ces_kiosk::collector::Limits {
+        max_answers_per_batch: 2,
+        device_requests_per_second: 100_000,
+        device_burst: 100_000,
+        ..Default::default()
+    });
+    let (_terminal, proxy, mut running, ids) = scenario(&collector, "t-413", 3, vec![]);
     running
         .until(Duration::from_secs(20), "stored in smaller batches", |s| {
             s.uploaded == 3
@@ -304,7 +315,9 @@ async fn a_batch_too_large_is_split() {
         .await;
     running.stop().await;
     assert_eq!(sorted(collector.answer_ids("t-413")), sorted(ids));
-    let sizes: Vec<usize> = proxy.uploads().iter().map(|u| u.answers).collect();
+    let uploads = proxy.uploads();
+    assert_eq!(uploads[0].reply, Some(413));
+    let sizes: Vec<usize> = uploads.iter().map(|u| u.answers).collect();
     assert_eq!(sizes, [3, 1, 1, 1]);
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ces_kiosk::sync::policy::Backoff;
+use ces_kiosk::sync::transport::Responder;
 use ces_kiosk::sync::{Attempt, Payload, Settings, SyncStatus, Transport, Uploader};
 use ces_kiosk::wire::{AnswerResult, AnswerStatus, BatchResponse, UploadBatch};
 use common::terminal::Terminal;
@@ -62,6 +63,7 @@ impl Transport for Scripted {
             status: 200,
             retry_after: None,
             body,
+            from: Responder::collector(),
         };
         if path == "v1/heartbeat" {
             return ok(br#"{"server_time":"2026-11-24T09:00:00Z","clock_skew_ms":0}"#.to_vec());
@@ -73,6 +75,7 @@ impl Transport for Scripted {
                 status,
                 retry_after,
                 body: br#"{"error":"scripted"}"#.to_vec(),
+                from: Responder::collector(),
             },
             Next::Accept => {
                 let mut json = Vec::new();

@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
                 let frame = m.encode();
                 let body = &frame[..frame.len() - 1];
                 let found = bytes.windows(body.len()).enumerate().any(|(at, w)| {
-                    w == body && matches!(&bytes[at + body.len()..], [b'\n', ..] | [b'\r', b'\n', ..])
+                    w == body
+                        && matches!(&bytes[at + body.len()..], [b'\n', ..] | [b'\r', b'\n', ..])
                 });
                 assert!(found, "{m} was not in the input as a whole frame");
             }

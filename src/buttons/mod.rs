@@ -121,7 +121,10 @@ impl Buttons {
 }
 
 impl Drop for Buttons {
+    /// The terminal is stopping: each box is told it is out of service (its lights go off),
+    /// then the readers stop.
     fn drop(&mut self) {
+        self.set_in_service(false);
         if let Some(mut stop) = self.stop.take() {
             let _ = stop.write_all(b"x");
         }

@@ -1,6 +1,6 @@
 //! `POST /v1/enrol`: a terminal trades a one-time enrolment code for its own credential and
-//! survey config. The only route without a credential, so it is rate-limited as a whole and
-//! says no more than staff need: unknown, used, expired, or no survey config yet. And
+//! survey config. The only route without a credential, so it is rate-limited per client
+//! address (and under a ceiling for all together) and says no more than staff need: unknown, used, expired, or no survey config yet. And
 //! `GET /v1/whoami`, with which a terminal checks that its credential is accepted.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use axum::extract::State as Shared;
 use axum::http::{HeaderMap, StatusCode};
 
 use crate::collector::State;
-use crate::collector::auth::Device;
+use crate::collector::auth::{Client, Device};
 use crate::collector::error::ApiError;
 use crate::collector::storage::Enrolment;
 use crate::credential::{Credential, EnrolmentCode, Kind};
@@ -22,23 +22,18 @@ const MAX_ENROL_BYTES: usize = 1024;
 
 pub async fn enrol(
     Shared(state): Shared<Arc<State>>,
+    Client(client): Client,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EnrolResponse>, ApiError> {
-    state.enrol_limiter.check("enrol").map_err(|wait| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many enrolment attempts; try again shortly",
-        )
-        .retry_after(wait.as_secs_f64().ceil() as u64)
-    })?;
-    let json =
-        crate::collector::ingest::read_body(&headers, body, MAX_ENROL_BYTES, MAX_ENROL_BYTES)
-            .await?;
-    let request: EnrolRequest =
-        serde_json::from_slice(&json).map_err(crate::collector::ingest::json_error)?;
-    let code =
-        EnrolmentCode::parse(&request.code).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.enrol_limit(client)?;
+    let limits = crate::collector::ingest::BodyLimits {
+        max_body: MAX_ENROL_BYTES,
+        max_json: MAX_ENROL_BYTES,
+        timeout: state.settings.limits.body_timeout,
+    };
+    let json = crate::collector::ingest::read_body(&headers, body, &limits).await?;
+    let code = parse(&json)?;
     let credential = Credential::generate(Kind::Device);
     let now = jiff::Timestamp::now();
     let gone = |what: String| {
@@ -100,6 +95,12 @@ pub async fn whoami(
         site: device.site,
         touchpoint: device.touchpoint,
     }))
+}
+
+/// Reads an enrolment body: a JSON object with a well-formed code, and nothing else.
+pub fn parse(json: &[u8]) -> Result<EnrolmentCode, ApiError> {
+    let request: EnrolRequest = crate::collector::ingest::from_json(json)?;
+    EnrolmentCode::parse(&request.code).map_err(|e| ApiError::bad_request(format!("code: {e}")))
 }
 
 fn time(ms: i64) -> String {

@@ -1,6 +1,7 @@
 //! Export rows as CSV (one header line, then one line per answer) or as a JSON array, written
 //! piece by piece so that an export of millions of answers streams in constant memory.
-//! Used by `GET /v1/export` and `ces-collector export` alike.
+//! Used by `GET /v1/export` and `ces-collector export` alike. CSV text cells that a
+//! spreadsheet would run as a formula get a leading `'` (`text::csv_cell`).
 
 use crate::wire::ExportRow;
 
@@ -41,7 +42,8 @@ impl Encoder {
                     .has_headers(self.rows == 1)
                     .buffer_capacity(1024)
                     .from_writer(Vec::with_capacity(512));
-                csv.serialize(row).expect("an export row serialises");
+                csv.serialize(neutralised(row))
+                    .expect("an export row serialises");
                 csv.into_inner().expect("writing to memory cannot fail")
             }
             Format::Json => {
@@ -69,6 +71,26 @@ impl Encoder {
             (Format::Json, 0) => b"[]\n".to_vec(),
             (Format::Json, _) => b"\n]\n".to_vec(),
         }
+    }
+}
+
+/// `row` with each text cell made safe for a spreadsheet; numbers, flags, the id and the
+/// scale are not text a spreadsheet could run.
+fn neutralised(row: &ExportRow) -> ExportRow {
+    let cell = |s: &String| crate::text::csv_cell(s).into_owned();
+    ExportRow {
+        device_id: cell(&row.device_id),
+        site: cell(&row.site),
+        touchpoint: cell(&row.touchpoint),
+        boot_id: cell(&row.boot_id),
+        question_id: cell(&row.question_id),
+        language: cell(&row.language),
+        reason: row.reason.as_ref().map(cell),
+        input: cell(&row.input),
+        device_time: cell(&row.device_time),
+        received_at: cell(&row.received_at),
+        local_date: cell(&row.local_date),
+        ..row.clone()
     }
 }
 
@@ -150,6 +172,33 @@ mod tests {
             String::from_utf8(empty.finish()).unwrap().trim(),
             HEADER.join(",")
         );
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        let mut e = Encoder::new(Format::Csv);
+        let mut hostile = row(Some("=HYPERLINK(\"http://evil.example/\",\"x\")"));
+        hostile.site = "+cmd".into();
+        hostile.touchpoint = "-1+2".into();
+        hostile.device_id = "@SUM(A1)".into();
+        let out = String::from_utf8(e.row(&hostile)).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        let field = |name: &str| &record[HEADER.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(
+            field("reason"),
+            "'=HYPERLINK(\"http://evil.example/\",\"x\")"
+        );
+        assert_eq!(field("site"), "'+cmd");
+        assert_eq!(field("touchpoint"), "'-1+2");
+        assert_eq!(field("device_id"), "'@SUM(A1)");
+        assert_eq!(field("clock_skew_ms"), "-5", "numbers stay numbers");
+        // JSON carries the value as it is: it is data for programs, not a spreadsheet.
+        let mut j = Encoder::new(Format::Json);
+        let mut json = j.row(&hostile);
+        json.extend(j.finish());
+        let rows: Vec<ExportRow> = serde_json::from_slice(&json).unwrap();
+        assert_eq!(rows[0], hostile);
     }
 
     #[test]

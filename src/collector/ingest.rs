@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -16,7 +17,7 @@ use serde_json::value::RawValue;
 use crate::collector::State;
 use crate::collector::auth::Device;
 use crate::collector::error::ApiError;
-use crate::collector::storage::{HeartbeatRecord, IncomingBatch};
+use crate::collector::storage::{CheckedAnswer, HeartbeatRecord, IncomingBatch};
 use crate::collector::validate;
 use crate::wire::{BatchResponse, Heartbeat, HeartbeatResponse, InvalidAnswer, WireAnswer};
 
@@ -40,38 +41,28 @@ pub async fn answers(
 ) -> Result<Json<BatchResponse>, ApiError> {
     state.rate_limit(&device.id)?;
     let limits = &state.settings.limits;
-    let json = read_body(&headers, body, limits.max_body_bytes, limits.max_json_bytes).await?;
-    let raw: RawBatch = serde_json::from_slice(&json).map_err(json_error)?;
-    if raw.answers.len() > limits.max_answers_per_batch {
-        return Err(ApiError::too_large(format!(
-            "{} answers in one batch; at most {} are accepted",
-            raw.answers.len(),
-            limits.max_answers_per_batch
-        )));
-    }
+    let body_limits = BodyLimits {
+        max_body: limits.max_body_bytes,
+        max_json: limits.max_json_bytes,
+        timeout: limits.body_timeout,
+    };
+    let json = read_body(&headers, body, &body_limits).await?;
     let now = jiff::Timestamp::now();
-    let skew = validate::skew_ms(&raw.device_time, now).map_err(ApiError::unprocessable)?;
-    let total = raw.answers.len();
-    let mut answers = Vec::with_capacity(total);
-    let mut invalid = Vec::new();
-    for (index, one) in raw.answers.into_iter().enumerate() {
-        let checked = serde_json::from_str::<WireAnswer>(one.get())
-            .map_err(|e| e.to_string())
-            .and_then(|a| validate::answer(a, skew));
-        match checked {
-            Ok(a) => answers.push(a),
-            Err(reason) => invalid.push(InvalidAnswer { index, reason }),
+    let batch = match parse_batch(&json, limits.max_answers_per_batch, now) {
+        Ok(b) => b,
+        Err(e) => {
+            if !e.body.invalid.is_empty() {
+                tracing::warn!(
+                    device = device.id,
+                    invalid = e.body.invalid.len(),
+                    first = crate::text::for_terminal(&e.body.invalid[0].reason).as_ref(),
+                    "refused a batch with invalid answers"
+                );
+            }
+            return Err(e);
         }
-    }
-    if !invalid.is_empty() {
-        tracing::warn!(
-            device = device.id,
-            invalid = invalid.len(),
-            first = invalid[0].reason,
-            "refused a batch with invalid answers"
-        );
-        return Err(ApiError::invalid_answers(total, invalid));
-    }
+    };
+    let (total, skew) = (batch.answers.len(), batch.clock_skew_ms);
     let device_id = device.id.clone();
     let results = state
         .storage
@@ -79,7 +70,7 @@ pub async fn answers(
             device,
             received_at_ms: now.as_millisecond(),
             clock_skew_ms: skew,
-            answers,
+            answers: batch.answers,
         })
         .await?;
     let accepted = results
@@ -98,6 +89,58 @@ pub async fn answers(
     }))
 }
 
+/// An upload as the collector reads it: every answer valid, with the batch's clock skew.
+#[derive(Debug)]
+pub struct ParsedBatch {
+    pub clock_skew_ms: i64,
+    pub answers: Vec<CheckedAnswer>,
+}
+
+/// Reads and checks an upload body (JSON, decompressed) received at `now`. A batch with any
+/// invalid answer is refused whole (422, naming each invalid answer by position).
+pub fn parse_batch(
+    json: &[u8],
+    max_answers: usize,
+    now: jiff::Timestamp,
+) -> Result<ParsedBatch, ApiError> {
+    let raw: RawBatch = from_json(json)?;
+    if raw.answers.len() > max_answers {
+        return Err(ApiError::too_large(format!(
+            "{} answers in one batch; at most {max_answers} are accepted",
+            raw.answers.len(),
+        )));
+    }
+    let skew = validate::skew_ms(&raw.device_time, now).map_err(ApiError::unprocessable)?;
+    let total = raw.answers.len();
+    let mut answers = Vec::with_capacity(total);
+    let mut invalid = Vec::new();
+    for (index, one) in raw.answers.into_iter().enumerate() {
+        let checked = from_json::<WireAnswer>(one.get().as_bytes())
+            .map_err(|e| e.body.error)
+            .and_then(|a| validate::answer(a, skew));
+        match checked {
+            Ok(a) => answers.push(a),
+            Err(reason) => invalid.push(InvalidAnswer { index, reason }),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(ApiError::invalid_answers(total, invalid));
+    }
+    Ok(ParsedBatch {
+        clock_skew_ms: skew,
+        answers,
+    })
+}
+
+/// Reads and checks a heartbeat body (JSON, decompressed) received at `now`; with the
+/// device's clock skew.
+pub fn parse_heartbeat(json: &[u8], now: jiff::Timestamp) -> Result<(Heartbeat, i64), ApiError> {
+    let beat: Heartbeat = from_json(json)?;
+    validate::heartbeat(&beat).map_err(ApiError::unprocessable)?;
+    let skew = validate::skew_ms(&beat.device_time, now).map_err(ApiError::unprocessable)?;
+    Ok((beat, skew))
+}
+
 pub async fn heartbeat(
     Shared(state): Shared<Arc<State>>,
     Device(device): Device,
@@ -105,11 +148,14 @@ pub async fn heartbeat(
     body: Body,
 ) -> Result<Json<HeartbeatResponse>, ApiError> {
     state.rate_limit(&device.id)?;
-    let json = read_body(&headers, body, MAX_HEARTBEAT_BYTES, MAX_HEARTBEAT_BYTES).await?;
-    let beat: Heartbeat = serde_json::from_slice(&json).map_err(json_error)?;
-    validate::heartbeat(&beat).map_err(ApiError::unprocessable)?;
+    let limits = BodyLimits {
+        max_body: MAX_HEARTBEAT_BYTES,
+        max_json: MAX_HEARTBEAT_BYTES,
+        timeout: state.settings.limits.body_timeout,
+    };
+    let json = read_body(&headers, body, &limits).await?;
     let now = jiff::Timestamp::now();
-    let skew = validate::skew_ms(&beat.device_time, now).map_err(ApiError::unprocessable)?;
+    let (beat, skew) = parse_heartbeat(&json, now)?;
     state
         .storage
         .record_heartbeat(HeartbeatRecord {
@@ -132,13 +178,23 @@ pub async fn heartbeat(
     }))
 }
 
-/// Reads a request body within `max_body` bytes as sent and `max_json` once decompressed.
+/// What a request body may be: its size as sent, its size once decompressed, and how long
+/// it may take to arrive.
+pub(super) struct BodyLimits {
+    pub max_body: usize,
+    pub max_json: usize,
+    pub timeout: Duration,
+}
+
+/// Reads a request body within its limits; a body that does not arrive in time is a 408.
 pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Body,
-    max_body: usize,
-    max_json: usize,
+    limits: &BodyLimits,
 ) -> Result<Bytes, ApiError> {
+    let BodyLimits {
+        max_body, max_json, ..
+    } = *limits;
     let too_large =
         || ApiError::too_large(format!("the request body is larger than {max_body} bytes"));
     let declared = headers
@@ -148,14 +204,27 @@ pub(super) async fn read_body(
     if declared.is_some_and(|n| n > max_body) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, max_body).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-        {
-            too_large()
-        } else {
-            ApiError::bad_request(format!("the request body could not be read: {e}"))
-        }
-    })?;
+    let reading = axum::body::to_bytes(body, max_body);
+    let bytes = tokio::time::timeout(limits.timeout, reading)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s",
+                    limits.timeout.as_secs()
+                ),
+            )
+        })?
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                too_large()
+            } else {
+                ApiError::bad_request(format!("the request body could not be read: {e}"))
+            }
+        })?;
     match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
         None | Some(b"identity") => {
             if bytes.len() > max_json {
@@ -186,13 +255,43 @@ pub(super) async fn read_body(
     }
 }
 
-/// Syntax errors are a 400; well-formed JSON of the wrong shape is a 422.
-pub(super) fn json_error(e: serde_json::Error) -> ApiError {
+/// Reads a JSON body as `T`. Syntax errors are a 400; well-formed JSON of the wrong shape is
+/// a 422 that names the field at fault.
+pub fn from_json<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, ApiError> {
+    // Serde would also read a struct from an array of its fields: not this protocol.
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(json) {
+                Ok(_) => ApiError::unprocessable(
+                    "the body must be a JSON object as docs/protocol.md shows",
+                ),
+                Err(e) => ApiError::bad_request(format!("malformed JSON: {e}")),
+            },
+        );
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     use serde_json::error::Category;
-    match e.classify() {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    match inner.classify() {
         Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request(format!("malformed JSON: {e}"))
+            ApiError::bad_request(format!("malformed JSON: {inner}"))
         }
-        Category::Data => ApiError::unprocessable(format!("invalid request: {e}")),
+        // `unknown field`, `missing field` name the field themselves.
+        Category::Data if path == "." && inner.to_string().contains(" field `") => {
+            ApiError::unprocessable(inner.to_string())
+        }
+        Category::Data if path == "." => ApiError::unprocessable(format!(
+            "the body must be a JSON object as docs/protocol.md shows: {inner}"
+        )),
+        Category::Data => ApiError::unprocessable(format!("{path}: {inner}")),
     }
 }

@@ -2,7 +2,10 @@
 //! once, and gives central teams exports, the CES report and the fleet's health.
 //!
 //! - `settings`: the config file. `storage`: the [`Storage`] trait and its SQLite backend.
-//! - `auth`: device credentials and admin tokens on requests. `limit`: per-device rate limit.
+//! - `server`: the HTTP server (connection cap, timeouts, head size). `client`: the client's
+//!   address (`X-Forwarded-For` from trusted proxies only).
+//! - `auth`: device credentials and admin tokens on requests. `limit`: rate limits per
+//!   device, per client address and in all.
 //! - `enrol`: one-time enrolment codes traded for a credential and a survey config.
 //! - `ingest`: what terminals send. `validate`: the rules an answer must meet (pure).
 //! - `read`: what central teams read. `report`: the CES maths. `export`: CSV and JSON rows.
@@ -11,21 +14,25 @@
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
 
 pub mod auth;
-mod enrol;
+pub mod client;
+pub mod enrol;
 pub mod error;
 pub mod export;
-mod ingest;
+pub mod ingest;
 pub mod limit;
 pub mod read;
 pub mod report;
+pub mod server;
 pub mod settings;
 pub mod storage;
 pub mod validate;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -34,40 +41,94 @@ pub use settings::{Limits, Settings};
 pub use storage::{SqliteStorage, Storage};
 
 use error::ApiError;
-use limit::DeviceLimiter;
+use limit::{DeviceLimiter, FailedAuth, GlobalLimiter, KeyedLimiter};
+
+/// Enrolment attempts per client address (per second, and at once), and of all addresses
+/// together: a code cannot be guessed at speed, and one address guessing cannot keep
+/// technicians elsewhere from enrolling.
+const ENROL_PER_ADDRESS: (u32, u32) = (1, 10);
+const ENROL_IN_ALL: (u32, u32) = (20, 200);
+/// Unknown credentials per client address before it is turned away (per second, at once).
+const FAILED_AUTH_PER_ADDRESS: (u32, u32) = (1, 20);
+/// How often the limiters forget the addresses and devices whose quota is full again.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// What every route shares.
 pub struct State {
     pub storage: Arc<dyn Storage>,
     pub settings: Settings,
     limiter: DeviceLimiter,
-    /// All enrolment attempts together: codes cannot be guessed at speed.
-    enrol_limiter: DeviceLimiter,
+    enrol_per_address: KeyedLimiter<IpAddr>,
+    enrol_in_all: GlobalLimiter,
+    failed_auth: FailedAuth,
+}
+
+fn too_many(message: &str, wait: Duration) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, message)
+        .retry_after(wait.as_secs_f64().ceil() as u64)
 }
 
 impl State {
+    fn new(settings: Settings, storage: Arc<dyn Storage>) -> State {
+        let limits = &settings.limits;
+        State {
+            limiter: DeviceLimiter::new(limits.device_requests_per_second, limits.device_burst),
+            enrol_per_address: KeyedLimiter::new(ENROL_PER_ADDRESS.0, ENROL_PER_ADDRESS.1),
+            enrol_in_all: GlobalLimiter::new(ENROL_IN_ALL.0, ENROL_IN_ALL.1),
+            failed_auth: FailedAuth::new(FAILED_AUTH_PER_ADDRESS.0, FAILED_AUTH_PER_ADDRESS.1),
+            storage,
+            settings,
+        }
+    }
+
     /// Counts a request of `device`; a 429 with `Retry-After` when it is over its quota.
     fn rate_limit(&self, device: &str) -> Result<(), ApiError> {
-        self.limiter.check(device).map_err(|wait| {
-            ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "too many requests from this device; slow down",
-            )
-            .retry_after(wait.as_secs_f64().ceil() as u64)
-        })
+        self.limiter
+            .check(&device.to_owned())
+            .map_err(|wait| too_many("too many requests from this device; slow down", wait))
     }
+
+    /// Counts an enrolment attempt from `client`: its own quota first, then everybody's.
+    fn enrol_limit(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.enrol_per_address
+            .check(&limit::address_key(client))
+            .map_err(|wait| {
+                too_many(
+                    "too many enrolment attempts from this address; try again shortly",
+                    wait,
+                )
+            })?;
+        self.enrol_in_all
+            .check()
+            .map_err(|wait| too_many("too many enrolment attempts; try again shortly", wait))
+    }
+
+    /// The client address of a request (`X-Forwarded-For` only from a trusted proxy).
+    fn client(&self, parts: &axum::http::request::Parts) -> IpAddr {
+        client::address(parts, &self.settings.trusted_proxies)
+    }
+
+    fn forget_idle(&self) {
+        self.limiter.forget_idle();
+        self.enrol_per_address.forget_idle();
+        self.failed_auth.forget_idle();
+    }
+}
+
+/// Marks every response as the collector's own (`server::MARK`).
+async fn mark(mut response: axum::response::Response) -> axum::response::Response {
+    response
+        .headers_mut()
+        .insert(server::MARK, HeaderValue::from_static(server::MARK_VALUE));
+    response
 }
 
 /// The collector's routes over `storage`.
 pub fn router(settings: Settings, storage: Arc<dyn Storage>) -> Router {
-    let limits = &settings.limits;
-    let limiter = DeviceLimiter::new(limits.device_requests_per_second, limits.device_burst);
-    let state = Arc::new(State {
-        storage,
-        settings,
-        limiter,
-        enrol_limiter: DeviceLimiter::new(1, 10),
-    });
+    routes(Arc::new(State::new(settings, storage)))
+}
+
+fn routes(state: Arc<State>) -> Router {
     Router::new()
         .route("/v1/answers", post(ingest::answers))
         .route("/v1/heartbeat", post(ingest::heartbeat))
@@ -79,26 +140,27 @@ pub fn router(settings: Settings, storage: Arc<dyn Storage>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
+                StatusCode::NOT_FOUND,
                 "no such endpoint; see docs/protocol.md",
             )
         })
+        .layer(axum::middleware::map_response(mark))
         .with_state(state)
 }
 
 /// A collector bound to its port, ready to serve.
 pub struct Collector {
     listener: TcpListener,
-    router: Router,
+    state: Arc<State>,
 }
 
 impl Collector {
     /// Binds `settings.listen` (port 0 picks a free one) and prepares the routes.
     pub async fn bind(settings: Settings, storage: Arc<dyn Storage>) -> std::io::Result<Collector> {
-        let listener = TcpListener::bind(settings.listen).await?;
+        let listener = server::listen(settings.listen)?;
         Ok(Collector {
             listener,
-            router: router(settings, storage),
+            state: Arc::new(State::new(settings, storage)),
         })
     }
 
@@ -113,9 +175,22 @@ impl Collector {
     /// request in flight finish (its batch stored and answered) before returning.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr(), "collector listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        let state = self.state.clone();
+        let forgetting = shutdown.child_token();
+        let forget = forgetting.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(FORGET_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    () = forget.cancelled() => break,
+                    _ = every.tick() => state.forget_idle(),
+                }
+            }
+        });
+        let limits = self.state.settings.limits.clone();
+        server::serve(self.listener, routes(self.state), &limits, shutdown).await;
+        forgetting.cancel();
         tracing::info!("collector stopped");
         Ok(())
     }

@@ -130,12 +130,13 @@ pub fn csv(report: &Report) -> Vec<u8> {
     let figure = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
     for g in &report.groups {
         let distribution: Vec<String> = g.distribution.iter().map(u64::to_string).collect();
+        let cell = |s: &str| crate::text::csv_cell(s).into_owned();
         let _ = out.write_record([
-            g.date.clone(),
+            cell(&g.date),
             g.hour.map_or(String::new(), |h| h.to_string()),
-            g.site.clone(),
-            g.touchpoint.clone(),
-            g.question_id.clone(),
+            cell(&g.site),
+            cell(&g.touchpoint),
+            cell(&g.question_id),
             g.question_version.to_string(),
             g.scale.as_str().to_owned(),
             g.direction.as_str().to_owned(),
@@ -145,7 +146,7 @@ pub fn csv(report: &Report) -> Vec<u8> {
             figure(g.pct_difficult),
             g.suppressed.to_string(),
             distribution.join(";"),
-            g.formula.clone(),
+            cell(&g.formula),
         ]);
     }
     out.into_inner().unwrap_or_default()

@@ -1,5 +1,6 @@
-//! The collector's config file (`/etc/ces-collector/collector.toml`): where it listens, where
-//! its database is, its limits. Raw TOML is checked once; errors name the file and the key.
+//! The collector's config file (`/etc/ces-collector/collector.toml`): where it listens, which
+//! reverse proxies it trusts, where its database is, its limits. Raw TOML is checked once;
+//! errors name the file and the key.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,10 +8,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::collector::client::TrustedProxies;
+
 /// A checked collector config.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
+    pub trusted_proxies: TrustedProxies,
     pub database: PathBuf,
     pub limits: Limits,
     /// A device clock further off than this is flagged in the fleet view.
@@ -29,6 +34,15 @@ pub struct Limits {
     pub device_requests_per_second: u32,
     /// Requests one device may send at once after a quiet time (a terminal catching up).
     pub device_burst: u32,
+    /// Open connections at once; the newest beyond this get 503 and are closed.
+    pub max_connections: usize,
+    /// A connection must send a complete request head within this long of connecting or of
+    /// its previous response (so it also bounds how long a keep-alive connection idles).
+    pub header_timeout: Duration,
+    /// A request body must arrive within this long.
+    pub body_timeout: Duration,
+    /// The largest request head (request line and headers); larger ones get 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +53,10 @@ impl Default for Limits {
             max_answers_per_batch: 1000,
             device_requests_per_second: 5,
             device_burst: 60,
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -48,6 +66,7 @@ impl Settings {
     pub fn new(listen: SocketAddr, database: PathBuf) -> Settings {
         Settings {
             listen,
+            trusted_proxies: TrustedProxies::default(),
             database,
             limits: Limits::default(),
             skew_flag: Duration::from_secs(120),
@@ -76,6 +95,8 @@ impl Settings {
         }
         let base = origin.parent().unwrap_or(Path::new("."));
         let mut s = Settings::new(listen, base.join(&raw.storage.path));
+        s.trusted_proxies =
+            TrustedProxies::parse(&raw.trusted_proxies).map_err(|e| err("trusted_proxies", e))?;
         let l = raw.limits;
         let d = Limits::default();
         let within = |key: &str, v: Option<u64>, default: u64, min: u64, max: u64| {
@@ -124,6 +145,34 @@ impl Settings {
                 1,
                 100_000,
             )?),
+            max_connections: size(within(
+                "limits.max_connections",
+                l.max_connections,
+                d.max_connections as u64,
+                16,
+                1_000_000,
+            )?),
+            header_timeout: Duration::from_secs(within(
+                "limits.header_timeout_seconds",
+                l.header_timeout_seconds,
+                d.header_timeout.as_secs(),
+                1,
+                300,
+            )?),
+            body_timeout: Duration::from_secs(within(
+                "limits.body_timeout_seconds",
+                l.body_timeout_seconds,
+                d.body_timeout.as_secs(),
+                1,
+                3600,
+            )?),
+            max_header_bytes: size(within(
+                "limits.max_header_bytes",
+                l.max_header_bytes,
+                d.max_header_bytes as u64,
+                4096,
+                1 << 20,
+            )?),
         };
         if let Some(clock) = raw.clock {
             let secs = within(
@@ -143,6 +192,8 @@ impl Settings {
 #[serde(deny_unknown_fields)]
 struct Raw {
     listen: String,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     storage: RawStorage,
     #[serde(default)]
     limits: RawLimits,
@@ -163,6 +214,10 @@ struct RawLimits {
     max_answers_per_batch: Option<u64>,
     device_requests_per_second: Option<u64>,
     device_burst: Option<u64>,
+    max_connections: Option<u64>,
+    header_timeout_seconds: Option<u64>,
+    body_timeout_seconds: Option<u64>,
+    max_header_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +237,9 @@ mod tests {
         let s = Settings::parse(EXAMPLE, Path::new("/etc/ces-collector/collector.toml")).unwrap();
         assert_eq!(s.database, Path::new("/var/lib/ces-collector/collector.db"));
         assert_eq!(s.limits, Limits::default());
+        assert!(s.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(s.trusted_proxies.contains("::1".parse().unwrap()));
+        assert!(!s.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
     }
 
     #[test]
@@ -198,6 +256,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("c.toml: listen"), "{e}");
+        let bad = EXAMPLE.replace("\"::1\"", "\"my-proxy\"");
+        let e = Settings::parse(&bad, Path::new("c.toml")).unwrap_err();
+        assert!(e.contains("c.toml: trusted_proxies: \"my-proxy\""), "{e}");
         let e =
             Settings::parse(&format!("{EXAMPLE}\nsecret = 1\n"), Path::new("c.toml")).unwrap_err();
         assert!(e.contains("secret"), "{e}");

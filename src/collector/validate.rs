@@ -1,12 +1,16 @@
-//! The rules an upload must meet before anything of it is stored: identifiers of sane shape,
-//! a score within the answer's own scale, a direction that matches it, and times that parse
-//! and agree. Also where an answer's local day and hour for reports come from. Pure.
+//! The rules an upload must meet before anything of it is stored: identifiers of the shapes
+//! a survey config allows (names, reason ids, language tags), a score within the answer's own
+//! scale, a direction that matches it, and times that parse and agree; free text (a
+//! heartbeat's errors) without control characters or invisible formatting. Also where an
+//! answer's local day and hour for reports come from. Pure.
 
 use jiff::Timestamp;
 use jiff::fmt::temporal::{Pieces, PiecesOffset};
 use jiff::tz::Offset;
 
 use crate::collector::storage::CheckedAnswer;
+use crate::survey::{NAME_RULE, is_language_tag, is_name};
+use crate::text::check_free_text;
 use crate::wire::{Heartbeat, WireAnswer};
 
 /// 2100-01-01T00:00:00Z: later device times are refused as nonsense.
@@ -69,18 +73,21 @@ pub fn answer(a: WireAnswer, skew_ms: i64) -> Result<CheckedAnswer, String> {
     }
     let name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     field("question_id", &a.question_id, 64, name)?;
-    field("language", &a.language, 16, |c| {
-        c.is_ascii_alphabetic() || c == '-'
-    })?;
+    if !is_language_tag(&a.language) {
+        return Err(format!(
+            "language: {:?} is not a language tag like \"en\" or \"pt-BR\"",
+            a.language
+        ));
+    }
     field("boot_id", &a.boot_id, 64, name)?;
     field("input", &a.input, 32, |c| {
         c.is_ascii_lowercase() || c == '-'
     })?;
-    if let Some(reason) = &a.reason {
-        // The terminal's config allows any reason id without spaces (`survey.follow_up`).
-        field("reason", reason, 64, |c| {
-            !c.is_whitespace() && !c.is_control()
-        })?;
+    if let Some(reason) = &a.reason
+        && !is_name(reason)
+    {
+        // A reason id as the survey config allows it (`survey.follow_up`).
+        return Err(format!("reason: {reason:?} must be {NAME_RULE}"));
     }
     let (ts, offset) = time(&a.device_time).map_err(|e| format!("device_time: {e}"))?;
     if ts.as_millisecond() != a.device_time_ms {
@@ -107,15 +114,13 @@ pub fn heartbeat(h: &Heartbeat) -> Result<(), String> {
     field("boot_id", &h.boot_id, 64, |c| {
         c.is_ascii_alphanumeric() || c == '-'
     })?;
-    if let Some(e) = &h.last_error
-        && e.chars().count() > 2000
-    {
-        return Err("last_error: longer than 2000 characters".into());
-    }
-    if let Some(e) = &h.config_error
-        && e.chars().count() > 2000
-    {
-        return Err("config_error: longer than 2000 characters".into());
+    for (key, text) in [
+        ("last_error", &h.last_error),
+        ("config_error", &h.config_error),
+    ] {
+        if let Some(text) = text {
+            check_free_text(text, 2000).map_err(|e| format!("{key}: {e}"))?;
+        }
     }
     Ok(())
 }
@@ -199,6 +204,39 @@ mod tests {
         let mut a = answer_at(T, T_MS, true);
         a.reason = Some(String::new());
         assert!(answer(a, 0).is_err());
+    }
+
+    #[test]
+    fn hidden_characters_are_refused_in_every_text_a_device_sends() {
+        for hostile in ["x\u{1b}[2J", "x\0", "x\u{9b}1m", "ok\u{202e}", "a\u{200b}b"] {
+            let mut a = answer_at(T, T_MS, true);
+            a.reason = Some(hostile.into());
+            assert!(
+                answer(a, 0).unwrap_err().starts_with("reason:"),
+                "{hostile:?}"
+            );
+            let mut a = answer_at(T, T_MS, true);
+            a.language = format!("nl{hostile}");
+            assert!(
+                answer(a, 0).unwrap_err().starts_with("language:"),
+                "{hostile:?}"
+            );
+            let mut a = answer_at(T, T_MS, true);
+            a.question_id = hostile.into();
+            assert!(answer(a, 0).is_err(), "{hostile:?}");
+            let mut a = answer_at(T, T_MS, true);
+            a.boot_id = hostile.into();
+            assert!(answer(a, 0).is_err(), "{hostile:?}");
+            let mut a = answer_at(T, T_MS, true);
+            a.input = hostile.into();
+            assert!(answer(a, 0).is_err(), "{hostile:?}");
+        }
+        let mut a = answer_at(T, T_MS, true);
+        a.reason = Some("=HYPERLINK(\"http://x\")".into());
+        assert!(answer(a, 0).is_err(), "a reason is an id, not a formula");
+        let mut a = answer_at(T, T_MS, true);
+        a.language = "pt-BR".into();
+        assert!(answer(a, 0).is_ok());
     }
 
     #[test]

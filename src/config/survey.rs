@@ -121,12 +121,12 @@ impl Checker<'_> {
         for (i, reason) in raw.follow_up.iter().enumerate() {
             let key = format!("survey.follow_up[{i}]");
             let r = reason.get_ref();
-            let id_ok = !r.id.is_empty() && r.id.len() <= 64 && !r.id.contains(char::is_whitespace);
-            if !id_ok {
+            // A reason id travels with every answer and into exports: a name.
+            if !crate::survey::is_name(&r.id) {
                 return Err(self.err(
                     reason.span(),
                     &format!("{key}.id"),
-                    "must be 1 to 64 characters without spaces",
+                    format!("must be {}", crate::survey::NAME_RULE),
                 ));
             }
             if follow_up.iter().any(|other| other.id == r.id) {

@@ -94,6 +94,35 @@ impl Store {
         )?)
     }
 
+    /// The dead letters by why the collector refused them, most first: (reason, answers).
+    pub fn dead_letters(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(reject_reason, 'rejected by the collector'), count(*)
+             FROM answers WHERE sync_state = 'rejected'
+             GROUP BY 1 ORDER BY 2 DESC, 1",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Puts dead letters back in the queue, all of them or those whose reason contains
+    /// `reason`, in one transaction; returns how many. Safe whatever the collector holds: it
+    /// answers an answer it has as a duplicate and never stores one twice.
+    pub fn requeue(&mut self, reason: Option<&str>) -> Result<u64, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE answers SET sync_state = 'pending', reject_reason = NULL
+             WHERE sync_state = 'rejected'
+               AND (?1 IS NULL OR instr(coalesce(reject_reason, ''), ?1) > 0)",
+            [reason],
+        )?;
+        Ok(n as u64)
+    }
+
     /// How many answers wait and how many were rejected.
     pub fn sync_counts(&self) -> Result<SyncCounts, StoreError> {
         Ok(counts(&self.conn)?)

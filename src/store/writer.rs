@@ -151,13 +151,19 @@ impl Worker {
         match request {
             Request::Record(answer) => {
                 let result = self.store().and_then(|s| s.record(&answer));
-                if let Ok(r) = &result {
-                    tracing::info!(
+                match &result {
+                    Ok(r) if r.resent => tracing::info!(
+                        seq = r.seq,
+                        suppressed = r.suppressed,
+                        "button press sent again by its box was stored before; answered as stored"
+                    ),
+                    Ok(r) => tracing::info!(
                         seq = r.seq,
                         score = answer.score,
-                        suppressed = answer.suppressed,
+                        suppressed = r.suppressed,
                         "answer stored"
-                    );
+                    ),
+                    Err(_) => {}
                 }
                 Reply::Recorded { answer, result }
             }

@@ -6,6 +6,8 @@
 //! never lose an answer. A refusal that speaks of the request (4xx) dead-letters its answers
 //! (kept on the terminal, shown in status); a failure of the collector itself (500 and the
 //! other 5xx) says nothing about the answers, so they stay queued for a much later attempt.
+//! These apply to the collector's own replies only (`transport::Responder`): what a proxy or
+//! a captive portal answers in its place is retried with the normal backoff.
 
 use std::time::Duration;
 

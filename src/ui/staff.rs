@@ -1,8 +1,8 @@
 //! The staff screen's Rust side: the hidden gesture (five taps in the top left corner
 //! within three seconds), the PIN (checked on a worker thread, locked after wrong tries),
 //! the facts (gathered on a worker thread, as `ces-kiosk status` shows them, plus the boxes
-//! seen and the uploader's live status), and the actions: sync now, test the buttons,
-//! restart, enrol again. Nothing here blocks the UI thread; no PIN or credential is logged.
+//! seen and the uploader's live status), and the actions: sync now, send refused answers
+//! again, test the buttons, restart, enrol again. Nothing here blocks the UI thread; no PIN or credential is logged.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -29,9 +29,13 @@ const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
 /// What a worker thread finished.
 pub(super) enum Work {
-    Pin { right: bool },
+    Pin {
+        right: bool,
+    },
     Facts(Box<TerminalStatus>),
     Enrolled(Result<String, String>),
+    /// Dead letters put back in the upload queue.
+    Requeued(Result<u64, String>),
 }
 
 pub(super) struct Staff {
@@ -100,6 +104,7 @@ impl Inner {
         a.on_enter(on(Inner::staff_enter));
         a.on_close(on(Inner::staff_close));
         a.on_sync_now(on(Inner::staff_sync_now));
+        a.on_requeue(on(Inner::staff_requeue));
         a.on_test_buttons(on(Inner::staff_test_buttons));
         a.on_restart(on(Inner::staff_restart));
         a.on_work_done(on(|i| {
@@ -238,6 +243,24 @@ impl Inner {
                 self.staff_restart();
             }
             Work::Enrolled(Err(e)) => a.set_action_result(format!("Not enrolled: {e}").into()),
+            Work::Requeued(Ok(0)) => {
+                a.set_action_result("No refused answers: nothing to send again.".into());
+            }
+            Work::Requeued(Ok(n)) => {
+                if let Some(sync) = &self.sync {
+                    sync.sync_now();
+                }
+                let said = if n == 1 {
+                    "1 refused answer is queued again and being sent.".to_owned()
+                } else {
+                    format!("{n} refused answers are queued again and being sent.")
+                };
+                a.set_action_result(said.into());
+                self.staff_refresh();
+            }
+            Work::Requeued(Err(e)) => {
+                a.set_action_result(format!("Could not queue them again: {e}").into());
+            }
         }
     }
 
@@ -361,6 +384,31 @@ impl Inner {
             }
             None => a.set_action_result("This terminal does not sync (no collector).".into()),
         }
+    }
+
+    /// Puts the dead letters back in the upload queue on a worker thread (a connection of its
+    /// own), then syncs: the collector answers what it has as duplicates.
+    fn staff_requeue(self: &Rc<Self>) {
+        self.staff_touched();
+        if self.sync.is_none() {
+            return self
+                .staff_adapter()
+                .set_action_result("This terminal does not sync (no collector).".into());
+        }
+        self.staff_adapter()
+            .set_action_result("Queuing refused answers again…".into());
+        let (db, device) = (
+            self.staff.config.storage.path.clone(),
+            self.staff.config.device.clone(),
+        );
+        self.staff_spawn(move || {
+            Work::Requeued(
+                crate::store::Store::open(&db, &device)
+                    .and_then(|mut s| s.requeue(None))
+                    .map_err(|e| e.to_string()),
+            )
+        });
+        tracing::info!("sending refused answers again, asked for on the staff screen");
     }
 
     fn staff_test_buttons(self: &Rc<Self>) {

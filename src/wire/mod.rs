@@ -16,6 +16,11 @@ pub use enrol::{EnrolRequest, EnrolResponse, SurveyConfig, WhoAmI};
 pub use fleet::{DeviceStatus, Heartbeat, HeartbeatResponse};
 pub use read::{ExportRow, Report, ReportGroup};
 
+/// The header the collector sets on every response (its value is the protocol version), so
+/// that a terminal can tell the collector's own verdict from a proxy's or a captive portal's
+/// page. Only a reply with this header and a JSON error body may dead-letter an answer.
+pub const COLLECTOR_MARK: &str = "ces-collector";
+
 /// `POST /v1/answers`: a batch of answers from one device. The device is known from the
 /// credential, never from the body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -25,14 +25,15 @@ pub struct TestCollector {
 impl TestCollector {
     /// A collector with default limits except a rate limit high enough for tests.
     pub fn start() -> TestCollector {
-        TestCollector::with_limits(Limits {
-            device_requests_per_second: 100_000,
-            device_burst: 100_000,
-            ..Limits::default()
-        })
+        TestCollector::with_settings(|_| {})
     }
 
     pub fn with_limits(limits: Limits) -> TestCollector {
+        TestCollector::with_settings(|s| s.limits = limits)
+    }
+
+    /// A collector with its settings changed by `change` (limits, trusted proxies).
+    pub fn with_settings(change: impl FnOnce(&mut Settings)) -> TestCollector {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("collector.db");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -42,7 +43,9 @@ impl TestCollector {
             .unwrap();
         let storage = Arc::new(SqliteStorage::open(&db).expect("the collector database opens"));
         let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db.clone());
-        settings.limits = limits;
+        settings.limits.device_requests_per_second = 100_000;
+        settings.limits.device_burst = 100_000;
+        change(&mut settings);
         let collector = outside(&runtime, Collector::bind(settings, storage.clone()))
             .expect("the collector binds");
         let address = collector.local_addr();

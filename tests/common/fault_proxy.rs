@@ -1,7 +1,10 @@
 //! A fault-injecting HTTP proxy between the real uploader and the real collector: it drops
 //! connections, resets them after the collector committed but before the reply arrived,
-//! delays requests, and answers 429, 500, 502, 503 or 504 itself. Faults come from a script
-//! (one per upload, in order) or at random from a seeded generator. Every request is logged.
+//! delays requests, answers 429, 500, 502, 503 or 504 itself, answers with a canned page of
+//! its own as a misconfigured reverse proxy or a captive portal would (HTML 404, 408, 400,
+//! 413, a login page with 200, a 302 to it, 511), and spoils a request on its way so that
+//! the real collector refuses it (400, 422). Faults come from a script (one per upload, in
+//! order) or at random from a seeded generator. Every request is logged.
 
 use std::collections::VecDeque;
 use std::io::Read;
@@ -26,8 +29,83 @@ pub enum Fault {
     Delay(Duration),
     /// Answer with this status and `Retry-After` seconds, without forwarding.
     Status(u16, Option<u64>),
-    /// Answer with this status and JSON body, without forwarding.
-    StatusBody(u16, String),
+    /// Answer with a page of the proxy's own (as nginx or a captive portal would).
+    Page(Page),
+    /// Answer as the collector itself would: its mark and a JSON error body (for a 500,
+    /// which the real collector cannot be made to give on demand).
+    AsCollector(u16),
+    /// Forward the body cut short: the real collector refuses it as malformed (400).
+    Truncate,
+    /// Forward the body with the answer at this position given score 9: the real collector
+    /// refuses the batch naming that answer (422).
+    BadScore(usize),
+}
+
+/// A canned page of what stands between a terminal and its collector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub server: &'static str,
+    pub location: Option<&'static str>,
+    pub body: String,
+}
+
+impl Page {
+    /// nginx's own error page for `status` (a missing location, a timeout, a body limit).
+    pub fn nginx(status: u16) -> Page {
+        let title = match status {
+            400 => "400 Bad Request",
+            404 => "404 Not Found",
+            408 => "408 Request Time-out",
+            413 => "413 Request Entity Too Large",
+            502 => "502 Bad Gateway",
+            _ => "Error",
+        };
+        Page {
+            status,
+            content_type: "text/html",
+            server: "nginx/1.22.1",
+            location: None,
+            body: format!(
+                "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}\
+                 </h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"
+            ),
+        }
+    }
+
+    /// A hotel Wi-Fi's login page, served with 200 in place of whatever was asked.
+    pub fn captive_portal() -> Page {
+        Page {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            server: "HotelNet Gateway",
+            location: None,
+            body: "<!doctype html><title>Welcome</title><form>Room number <input></form>".into(),
+        }
+    }
+
+    /// A redirect to that login page.
+    pub fn redirect_to_login() -> Page {
+        Page {
+            status: 302,
+            location: Some("http://login.hotelnet.example/portal?return=1"),
+            body: String::new(),
+            ..Page::captive_portal()
+        }
+    }
+
+    /// 511 Network Authentication Required (RFC 6585), with the login link.
+    pub fn network_login_required() -> Page {
+        Page {
+            status: 511,
+            body: "<html><title>Network Authentication Required</title>\
+                   <meta http-equiv=\"refresh\" content=\"0; url=http://login.hotelnet.example/\">\
+                   </html>"
+                .into(),
+            ..Page::captive_portal()
+        }
+    }
 }
 
 /// One request the proxy handled.
@@ -185,11 +263,38 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Reply, st
                     .unwrap(),
             )
         }
-        Fault::StatusBody(status, json) => Ok(Response::builder()
+        Fault::Page(page) => {
+            let mut r = Response::builder()
+                .status(page.status)
+                .header("content-type", page.content_type)
+                .header("server", page.server);
+            if let Some(location) = page.location {
+                r = r.header("location", location);
+            }
+            Ok(r.body(Full::from(page.body.clone())).unwrap())
+        }
+        Fault::AsCollector(status) => Ok(Response::builder()
             .status(*status)
             .header("content-type", "application/json")
-            .body(Full::from(json.clone()))
+            .header(ces_kiosk::wire::COLLECTOR_MARK, "1")
+            .body(Full::from(r#"{"error":"storage failed"}"#))
             .unwrap()),
+        Fault::Truncate => {
+            let json = decoded(&parts.headers, &body);
+            forward(
+                &shared,
+                &plain(&parts),
+                Bytes::copy_from_slice(&json[..json.len() / 2]),
+            )
+            .await
+        }
+        Fault::BadScore(index) => {
+            let mut batch: serde_json::Value =
+                serde_json::from_slice(&decoded(&parts.headers, &body)).unwrap();
+            batch["answers"][*index]["score"] = 9.into();
+            let json = serde_json::to_vec(&batch).unwrap();
+            forward(&shared, &plain(&parts), Bytes::from(json)).await
+        }
         Fault::Delay(d) => {
             tokio::time::sleep(*d).await;
             forward(&shared, &parts, body).await
@@ -254,19 +359,38 @@ async fn forward(
     Ok(reply.body(Full::from(bytes)).unwrap())
 }
 
-/// How many answers an upload body carries (gzip or not).
-fn count_answers(headers: &hyper::HeaderMap, body: &[u8]) -> usize {
+/// A request body as JSON (inflated when gzip; empty when it cannot be).
+fn decoded(headers: &hyper::HeaderMap, body: &[u8]) -> Vec<u8> {
     let mut json = Vec::new();
     if headers.get("content-encoding").is_some_and(|v| v == "gzip") {
         if flate2::read::GzDecoder::new(body)
             .read_to_end(&mut json)
             .is_err()
         {
-            return 0;
+            return Vec::new();
         }
     } else {
         json = body.to_vec();
     }
+    json
+}
+
+/// The request's parts for a body sent uncompressed.
+fn plain(parts: &hyper::http::request::Parts) -> hyper::http::request::Parts {
+    let mut request = hyper::Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone());
+    for (name, value) in &parts.headers {
+        if name != "content-encoding" {
+            request = request.header(name, value);
+        }
+    }
+    request.body(()).unwrap().into_parts().0
+}
+
+/// How many answers an upload body carries (gzip or not).
+fn count_answers(headers: &hyper::HeaderMap, body: &[u8]) -> usize {
+    let json = decoded(headers, body);
     serde_json::from_slice::<serde_json::Value>(&json)
         .ok()
         .and_then(|v| v.get("answers")?.as_array().map(Vec::len))

@@ -164,9 +164,12 @@ pub async fn device(
         DeviceCommand::List { json } => {
             let devices = storage.devices(skew_flag_ms).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&devices)?);
+                crate::print_safely(
+                    &(serde_json::to_string_pretty(&devices)? + "\n"),
+                    crate::Shown::Json,
+                );
             } else {
-                print!("{}", crate::device_table(&devices));
+                crate::print_safely(&crate::device_table(&devices), crate::Shown::Table);
             }
         }
     }
@@ -277,7 +280,7 @@ pub async fn config(command: ConfigCommand, storage: Arc<SqliteStorage>) -> anyh
         ConfigCommand::Show { device } => match storage.device_config(&device).await? {
             Some(c) => {
                 eprintln!("survey config version {} for {device}:", c.version);
-                print!("{}", c.text);
+                crate::print_safely(&c.text, crate::Shown::Data);
             }
             None => {
                 return Err(Usage(format!("no survey config for {device:?} (or its site)")).into());

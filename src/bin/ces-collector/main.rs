@@ -160,14 +160,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Report { by, format, filter } => {
             let filter = filter.query().filter().map_err(Usage)?;
             let report = report::build(storage.report_counts(filter, by == By::Hour).await?);
-            let mut out = std::io::stdout().lock();
             match format {
-                ReportFormat::Table => out.write_all(report::table(&report).as_bytes())?,
-                ReportFormat::Csv => out.write_all(&report::csv(&report))?,
-                ReportFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &report)?;
-                    writeln!(out)?;
+                ReportFormat::Table => print_safely(&report::table(&report), Shown::Table),
+                ReportFormat::Csv => {
+                    print_safely(&String::from_utf8_lossy(&report::csv(&report)), Shown::Data)
                 }
+                ReportFormat::Json => print_safely(
+                    &(serde_json::to_string_pretty(&report)? + "\n"),
+                    Shown::Json,
+                ),
             }
         }
     }
@@ -176,6 +177,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
     let listen = settings.listen;
+    match ces_kiosk::collector::server::raise_open_file_limit() {
+        Ok(files) => tracing::debug!(files, "open-file limit"),
+        Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
+    }
     let collector = Collector::bind(settings, storage)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -197,6 +202,34 @@ async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Resul
     Ok(())
 }
 
+/// What kind of text [`print_safely`] prints.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shown {
+    /// A table for people: hidden characters always escaped.
+    Table,
+    /// JSON: hidden characters inside strings always escaped (the same JSON value).
+    Json,
+    /// CSV or a file's text: escaped when standard output is a terminal, as stored otherwise.
+    Data,
+}
+
+/// Prints text made of stored data so that nothing stored can act on a terminal.
+pub(crate) fn print_safely(text: &str, kind: Shown) {
+    use std::io::IsTerminal;
+    let shown = match kind {
+        Shown::Json => ces_kiosk::text::json_for_terminal(text),
+        Shown::Table => ces_kiosk::text::for_terminal_lines(text),
+        Shown::Data if std::io::stdout().is_terminal() => ces_kiosk::text::for_terminal_lines(text),
+        Shown::Data => std::borrow::Cow::Borrowed(text),
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(shown.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to standard output: {e}");
+    }
+}
+
 async fn export(
     storage: Arc<SqliteStorage>,
     format: Format,
@@ -204,6 +237,10 @@ async fn export(
     output: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let filter = filter.query().filter().map_err(Usage)?;
+    use std::io::IsTerminal;
+    // CSV shown in a terminal has its hidden characters escaped; JSON always does (the same
+    // value); a CSV file or pipe gets the cells as stored (formulas neutralised).
+    let escape = format == Format::Json || (output.is_none() && std::io::stdout().is_terminal());
     let mut out: Box<dyn Write + Send> = match &output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -216,7 +253,17 @@ async fn export(
     let mut encoder = Encoder::new(format);
     let mut rows = 0u64;
     while let Some(row) = rx.recv().await {
-        out.write_all(&encoder.row(&row))?;
+        let bytes = encoder.row(&row);
+        if escape {
+            let text = String::from_utf8_lossy(&bytes);
+            let safe = match format {
+                Format::Json => ces_kiosk::text::json_for_terminal(&text),
+                Format::Csv => ces_kiosk::text::for_terminal_lines(&text),
+            };
+            out.write_all(safe.as_bytes())?;
+        } else {
+            out.write_all(&bytes)?;
+        }
         rows += 1;
     }
     reading.await??;

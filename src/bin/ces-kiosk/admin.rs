@@ -1,5 +1,6 @@
-//! The `ces-kiosk` commands for technicians: enrolling, status, doctor, the staff PIN,
-//! checking a config, and the software button box. Each returns the exit code.
+//! The `ces-kiosk` commands for technicians: enrolling, status, doctor, sending dead letters
+//! again, the staff PIN, checking a config, and the software button box. Each returns the
+//! exit code.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,12 +35,13 @@ pub fn status(config: &Path, json: bool) -> ExitCode {
     };
     let status = ces_kiosk::status::TerminalStatus::gather(&config);
     if !json {
-        print!("{}", status.text());
+        // The last error may quote the collector or what stood in its way: shown as text.
+        print!("{}", ces_kiosk::text::for_terminal_lines(&status.text()));
         return ExitCode::SUCCESS;
     }
     match serde_json::to_string_pretty(&status) {
         Ok(text) => {
-            println!("{text}");
+            println!("{}", ces_kiosk::text::json_for_terminal(&text));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -70,6 +72,78 @@ pub fn doctor(config: &Path) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `ces-kiosk requeue`: lists the dead letters by reason, or puts them (all, or those whose
+/// reason contains `reason`) back in the upload queue. 0 done, 1 failure, 2 bad config.
+pub fn requeue(config: &Path, reason: Option<&str>, list: bool) -> ExitCode {
+    let config = match Config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let db = &config.storage.path;
+    if !db.exists() {
+        eprintln!(
+            "error: {} does not exist yet: the terminal has stored nothing",
+            db.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let done = as_owner_of(db)
+        .map_err(|e| format!("cannot act as the database's owner: {e}"))
+        .and_then(|()| ces_kiosk::store::Store::open(db, &config.device).map_err(|e| e.to_string()))
+        .and_then(|mut store| {
+            if list {
+                let letters = store.dead_letters().map_err(|e| e.to_string())?;
+                if letters.is_empty() {
+                    println!("no dead letters: the collector refused no answer of this terminal");
+                }
+                for (why, n) in letters {
+                    println!("{n:>7}  {}", ces_kiosk::text::for_terminal(&why));
+                }
+                return Ok(());
+            }
+            let n = store.requeue(reason).map_err(|e| e.to_string())?;
+            tracing::info!(answers = n, "dead letters put back in the upload queue");
+            println!(
+                "{n} answers are waiting for upload again; the terminal sends them at its next \
+                 sync (within its heartbeat interval, or at once with Sync now on the staff \
+                 screen)"
+            );
+            Ok(())
+        });
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run as root, acts as the owner of `path` (the service's user) from now on, so that the
+/// files SQLite makes beside the database stay the service's own.
+fn as_owner_of(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let meta = std::fs::metadata(path)?;
+    if meta.uid() == 0 {
+        return Ok(());
+    }
+    // SAFETY: setegid and seteuid change this process's effective ids; the group first,
+    // while still allowed to.
+    unsafe {
+        if libc::setegid(meta.gid()) != 0 || libc::seteuid(meta.uid()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// `ces-kiosk check-config`: 0 valid (with a summary), 2 with the reason.

@@ -1,7 +1,7 @@
 //! The `ces-kiosk` binary: parses the command line, sets up logging, loads the config, runs
 //! the terminal (window, store thread, and the uploader on its own thread), and maps failures
 //! to exit codes (0 ok, 1 failure, 2 bad config or usage). The technicians' commands
-//! (enroll, status, doctor, staff-pin, check-config, simulate-box) are in `admin`.
+//! (enroll, status, doctor, requeue, staff-pin, check-config, simulate-box) are in `admin`.
 
 mod admin;
 
@@ -72,6 +72,18 @@ enum Command {
         #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Send answers the collector refused (dead letters) again: all of them, or those whose
+    /// reason contains TEXT. Always safe: the collector stores each answer once.
+    Requeue {
+        #[arg(long, short, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Only the dead letters whose reason contains this text.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// List the dead letters by reason, and change nothing.
+        #[arg(long, conflicts_with = "reason")]
+        list: bool,
+    },
     /// Make the hash of a staff PIN (4 to 8 digits, typed twice) for the config's `[staff]`
     /// section. The PIN itself is stored nowhere.
     StaffPin,
@@ -108,6 +120,11 @@ fn main() -> ExitCode {
         } => return admin::enroll(&collector, &code, &config),
         Command::Status { config, json } => return admin::status(&config, json),
         Command::Doctor { config } => return admin::doctor(&config),
+        Command::Requeue {
+            config,
+            reason,
+            list,
+        } => return admin::requeue(&config, reason.as_deref(), list),
         Command::StaffPin => return admin::staff_pin(),
         Command::CheckConfig { file } => return admin::check_config(&file),
         Command::Run { config, windowed } => match Config::load(&config) {
@@ -177,10 +194,20 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
     if fullscreen {
         slint::ComponentHandle::window(ui.window()).set_fullscreen(true);
     }
+    ces_kiosk::service::stop_on_signal(|| {
+        // Queued, so that a signal before the loop runs still ends it.
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+    })
+    .context("cannot watch for SIGTERM")?;
     ui.run().context("the window's event loop failed")?;
     tracing::info!("window closed; stopping");
+    // The store thread finishes its queue (a box hears of the last press), then the boxes
+    // are told the terminal is out of service.
     drop(ui);
     drop(background);
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -202,7 +229,13 @@ fn run_button_terminal(
         thread.spawn(terminal.follow_sync(sync.status()));
         thread.spawn(terminal.follow_config());
     }
+    let stop = terminal.sender();
+    ces_kiosk::service::stop_on_signal(move || {
+        let _ = stop.send(ces_kiosk::button_terminal::Input::Stop);
+    })
+    .context("cannot watch for SIGTERM")?;
     tracing::info!(boxes = config.button_boxes.len(), "button terminal running");
     terminal.run();
+    tracing::info!("stopped");
     Ok(())
 }

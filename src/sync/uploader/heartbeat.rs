@@ -27,10 +27,10 @@ impl<T: Transport> Uploader<T> {
                 .oldest_pending_ms
                 .map(|ms| u64::try_from((clock.unix_ms - ms) / 1000).unwrap_or(0)),
             dead_letters: counts.rejected,
-            last_error: self.status.last_error.clone(),
+            last_error: self.status.last_error.as_deref().map(reportable),
             device_time: clock.local,
             config_version: self.config.running(),
-            config_error: self.config.error(),
+            config_error: self.config.error().as_deref().map(reportable),
         };
         let payload = batch::compress(serde_json::to_vec(&beat).expect("a heartbeat serialises"));
         match self.transport.post("v1/heartbeat", payload).await {
@@ -39,13 +39,30 @@ impl<T: Transport> Uploader<T> {
                 status,
                 retry_after,
                 body,
+                from,
+            } if !(200..300).contains(&status) && !from.is_collector_error(&body) => Round::Retry {
+                after: retry_after,
+                error: from.not_the_collector(status),
+            },
+            Attempt::Answered {
+                status,
+                retry_after,
+                body,
+                from,
             } => match classify(status) {
                 Disposition::Answered => {
+                    let reply = serde_json::from_slice::<HeartbeatResponse>(&body);
+                    if reply.is_err() && !from.collector {
+                        return Round::Retry {
+                            after: retry_after,
+                            error: from.not_the_collector(status),
+                        };
+                    }
                     self.last_heartbeat = Some(Instant::now());
                     self.succeeded();
                     self.status.last_heartbeat_ms = self.status.last_success_ms;
                     self.status.heartbeats += 1;
-                    match serde_json::from_slice::<HeartbeatResponse>(&body) {
+                    match reply {
                         Ok(HeartbeatResponse {
                             config: Some(config),
                             ..
@@ -78,7 +95,15 @@ impl<T: Transport> Uploader<T> {
             },
         }
     }
+}
 
+/// Free text as the collector takes it: hidden characters written as escapes, at most 2,000
+/// characters.
+fn reportable(text: &str) -> String {
+    crate::text::for_terminal(text).chars().take(2000).collect()
+}
+
+impl<T: Transport> Uploader<T> {
     /// Records how the upload stands in the terminal database when it changed, for
     /// `ces-kiosk status` (which runs in another process).
     pub(super) async fn persist(&mut self) {
@@ -86,7 +111,7 @@ impl<T: Transport> Uploader<T> {
             link: self.status.link.as_str().to_owned(),
             last_success_ms: self.status.last_success_ms,
             last_heartbeat_ms: self.status.last_heartbeat_ms,
-            last_error: self.status.last_error.clone(),
+            last_error: self.status.last_error.as_deref().map(reportable),
         };
         if self.persisted.as_ref() == Some(&record) {
             return;

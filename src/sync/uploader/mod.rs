@@ -200,7 +200,9 @@ impl<T: Transport> Uploader<T> {
                         self.next = self.next.min(allowed);
                     }
                     Some(Command::SyncNow) => {
-                        // Staff asked: report and hear of a new survey config now too.
+                        // Staff asked: count the queue again (answers sent again may have
+                        // joined it), report, and hear of a new survey config now too.
+                        self.refresh().await;
                         self.last_heartbeat = None;
                         self.hold_until = None;
                         self.attempt = 0;
@@ -271,18 +273,43 @@ impl<T: Transport> Uploader<T> {
         ids: &[uuid::Uuid],
         attempt: Attempt,
     ) -> Result<Option<Vec<AnswerResult>>, Round> {
-        let (status, retry_after, body) = match attempt {
+        let (status, retry_after, body, from) = match attempt {
             Attempt::NoAnswer(error) => return Err(Round::Retry { after: None, error }),
             Attempt::Answered {
                 status,
                 retry_after,
                 body,
-            } => (status, retry_after, body),
+                from,
+            } => (status, retry_after, body, from),
         };
         let error = || batch::error_message(status, &body);
-        match classify(status) {
+        let disposition = classify(status);
+        if disposition != Disposition::Answered && !from.is_collector_error(&body) {
+            // A reverse proxy's page, a captive portal: nothing is said of the answers. They
+            // stay waiting and go again after the normal backoff. Smaller batches are safe
+            // to try when it was a proxy's body limit.
+            if status == 413 && ids.len() > 1 {
+                self.limit = (ids.len() / 2).max(1);
+                tracing::info!(
+                    batch = self.limit,
+                    "the way to the collector wants smaller batches"
+                );
+                return Ok(None);
+            }
+            return Err(Round::Retry {
+                after: retry_after,
+                error: from.not_the_collector(status),
+            });
+        }
+        match disposition {
+            // Per-answer results naming this batch's answers can only be the collector's;
+            // an HTML page with 200 (a captive portal) is not.
             Disposition::Answered => match batch::results(ids, &body) {
                 Ok(results) if !results.is_empty() => Ok(Some(results)),
+                _ if !from.collector => Err(Round::Retry {
+                    after: retry_after,
+                    error: from.not_the_collector(status),
+                }),
                 Ok(_) => Err(Round::Fault {
                     after: None,
                     error: "the collector's reply named none of the answers sent".into(),
