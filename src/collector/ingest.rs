@@ -281,17 +281,91 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     use serde_json::error::Category;
     let path = e.path().to_string();
     let inner = e.into_inner();
+    let message = inner.to_string();
     match inner.classify() {
+        // Well-formed JSON whose number does not fit the field (`"seq": 6e1841`).
+        Category::Syntax if path != "." && message.starts_with("number out of range") => {
+            ApiError::unprocessable(format!("{path}: {message}"))
+        }
         Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request(format!("malformed JSON: {inner}"))
+            ApiError::bad_request(format!("malformed JSON: {message}"))
         }
         // `unknown field`, `missing field` name the field themselves.
-        Category::Data if path == "." && inner.to_string().contains(" field `") => {
-            ApiError::unprocessable(inner.to_string())
+        Category::Data if path == "." && message.contains(" field `") => {
+            ApiError::unprocessable(message)
         }
         Category::Data if path == "." => ApiError::unprocessable(format!(
-            "the body must be a JSON object as docs/protocol.md shows: {inner}"
+            "the body must be a JSON object as docs/protocol.md shows: {message}"
         )),
-        Category::Data => ApiError::unprocessable(format!("{path}: {inner}")),
+        Category::Data => ApiError::unprocessable(format!("{path}: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> jiff::Timestamp {
+        "2026-11-24T09:00:00Z".parse().unwrap()
+    }
+
+    const ANSWER: &str = r#"{"id":"01936b2e-8f3a-7cc1-9a2b-3c4d5e6f7a8b","seq":SEQ,
+        "boot_id":"b","device_time":"2026-11-24T09:00:00Z","device_time_ms":1795510800000,
+        "clock_trusted":true,"question_id":"q","question_version":1,"language":"en",
+        "scale":"ces7","direction":"higher_is_easier","score":6,"low":false,
+        "suppressed":false,"input":"touch"}"#;
+
+    fn batch(seq: &str) -> String {
+        format!(
+            r#"{{"device_time":"2026-11-24T09:00:00Z","answers":[{}]}}"#,
+            ANSWER.replace("SEQ", seq)
+        )
+    }
+
+    #[test]
+    fn a_refusal_names_the_field_at_fault() {
+        assert_eq!(
+            parse_batch(batch("1").as_bytes(), 10, now())
+                .unwrap()
+                .answers
+                .len(),
+            1
+        );
+        let e = parse_batch(batch("6e1841").as_bytes(), 10, now()).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            e.body.invalid[0]
+                .reason
+                .starts_with("seq: number out of range"),
+            "{e:?}"
+        );
+        let e = parse_batch(batch("\"7\"").as_bytes(), 10, now()).unwrap_err();
+        assert!(
+            e.body.invalid[0].reason.starts_with("seq: invalid type"),
+            "{e:?}"
+        );
+        let e = parse_batch(
+            br#"{"device_time":"2026-11-24T09:00:00Z","answers":[],"device_id":"x"}"#,
+            10,
+            now(),
+        )
+        .unwrap_err();
+        assert!(e.body.error.contains("unknown field `device_id`"), "{e:?}");
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        // Serde would read a struct from an array of its fields.
+        let e = parse_batch(br#"["2026-11-24T09:00:00Z", []]"#, 10, now()).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            e.body.error.starts_with("the body must be a JSON object"),
+            "{e:?}"
+        );
+        let e = parse_batch(br#"["2026-11-24"#, 10, now()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = parse_batch(batch("1")[..40].as_bytes(), 10, now()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.body.error.starts_with("malformed JSON"), "{e:?}");
     }
 }
