@@ -271,20 +271,24 @@ pub fn from_json<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, ApiError> 
         );
     }
     let mut de = serde_json::Deserializer::from_slice(json);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, json))?;
     de.end()
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>, json: &[u8]) -> ApiError {
     use serde_json::error::Category;
     let path = e.path().to_string();
     let inner = e.into_inner();
     let message = inner.to_string();
     match inner.classify() {
-        // Well-formed JSON whose number does not fit the field (`"seq": 6e1841`).
-        Category::Syntax if path != "." && message.starts_with("number out of range") => {
+        // serde_json calls some errors of well-formed JSON syntax errors: a number too large
+        // for its field (`"seq": 6e1841`), a value where an enum's name belongs
+        // (`"scale": false`). Well-formed, they are the field's fault.
+        Category::Syntax
+            if path != "." && serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok() =>
+        {
             ApiError::unprocessable(format!("{path}: {message}"))
         }
         Category::Syntax | Category::Eof | Category::Io => {
