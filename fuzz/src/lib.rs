@@ -12,9 +12,9 @@ pub fn now() -> jiff::Timestamp {
 }
 
 /// Whether `message` names one of `fields` (as the field itself, or in a path like
-/// `answers[0].score`), or says that the body as a whole is not an object.
+/// `answers[0].score`), or says that the body or answer as a whole is not an object.
 pub fn names_a_field(message: &str, fields: &[&str]) -> bool {
-    message.contains("the body must be a JSON object")
+    message.contains("must be a JSON object")
         || fields.iter().any(|f| {
             message.starts_with(&format!("{f}:"))
                 || message.starts_with(&format!("{f} "))

@@ -115,9 +115,7 @@ pub fn parse_batch(
     let mut answers = Vec::with_capacity(total);
     let mut invalid = Vec::new();
     for (index, one) in raw.answers.into_iter().enumerate() {
-        let checked = from_json::<WireAnswer>(one.get().as_bytes())
-            .map_err(|e| e.body.error)
-            .and_then(|a| validate::answer(a, skew));
+        let checked = read_answer(one).and_then(|a| validate::answer(a, skew));
         match checked {
             Ok(a) => answers.push(a),
             Err(reason) => invalid.push(InvalidAnswer { index, reason }),
@@ -277,6 +275,27 @@ pub fn from_json<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, ApiError> 
     Ok(value)
 }
 
+/// Reads one answer of a batch (already well-formed JSON): why not, naming the field.
+fn read_answer(raw: &RawValue) -> Result<WireAnswer, String> {
+    if !raw.get().starts_with('{') {
+        return Err("the answer must be a JSON object as docs/protocol.md shows".into());
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            // A key that is not readable text: no field to name.
+            serde_json::error::Category::Syntax if path == "." || path.contains('?') => {
+                format!("malformed JSON: {inner}")
+            }
+            // `missing field`, `unknown field` name the field themselves.
+            _ if path == "." || path.contains('?') => inner.to_string(),
+            _ => format!("{path}: {inner}"),
+        }
+    })
+}
+
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>, json: &[u8]) -> ApiError {
     use serde_json::error::Category;
     let path = e.path().to_string();
@@ -285,9 +304,14 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>, json: &[u8]) -> 
     match inner.classify() {
         // serde_json calls some errors of well-formed JSON syntax errors: a number too large
         // for its field (`"seq": 6e1841`), a value where an enum's name belongs
-        // (`"scale": false`). Well-formed, they are the field's fault.
+        // (`"scale": false`). Well-formed, they are the field's fault. (`?` is a key that
+        // could not be read: no field to name.)
         Category::Syntax
-            if path != "." && serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok() =>
+            if (message.starts_with("number out of range")
+                || message.starts_with("expected value"))
+                && path != "."
+                && !path.contains('?')
+                && serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok() =>
         {
             ApiError::unprocessable(format!("{path}: {message}"))
         }
@@ -368,6 +392,20 @@ mod tests {
         );
         let e = parse_batch(br#"["2026-11-24"#, 10, now()).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        // A lone surrogate: in a key of the body, JSON that cannot be read (400); in a field
+        // of an answer, that field is named.
+        let e = parse_batch(br#"{"\udc00": 1}"#, 10, now()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST, "{e:?}");
+        let e = parse_batch(
+            batch("1").replace("\"b\"", "\"\\udc00\"").as_bytes(),
+            10,
+            now(),
+        )
+        .unwrap_err();
+        assert!(
+            e.body.invalid[0].reason.starts_with("boot_id: lone"),
+            "{e:?}"
+        );
         let e = parse_batch(batch("1")[..40].as_bytes(), 10, now()).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(e.body.error.starts_with("malformed JSON"), "{e:?}");
