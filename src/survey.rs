@@ -34,7 +34,7 @@ pub fn is_language_tag(s: &str) -> bool {
 
 /// An answer scale. Every stored answer records its scale and the scale's direction, so
 /// that a score can never be read the wrong way round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {
     /// CES 2.0: "<Company> made it easy for me to <task>", 1 strongly disagree … 7 strongly agree.
@@ -48,7 +48,7 @@ pub enum Scale {
 }
 
 /// Which end of a scale means "easy".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     HigherIsEasier,

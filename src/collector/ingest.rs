@@ -406,7 +406,7 @@ mod tests {
             e.body.invalid[0].reason.starts_with("boot_id: lone"),
             "{e:?}"
         );
-        let e = parse_batch(batch("1")[..40].as_bytes(), 10, now()).unwrap_err();
+        let e = parse_batch(&batch("1").as_bytes()[..40], 10, now()).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(e.body.error.starts_with("malformed JSON"), "{e:?}");
     }

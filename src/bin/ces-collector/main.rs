@@ -63,6 +63,9 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Recount the stored answers and compare them with the rollups every report reads: exit
+    /// 0 when they match, 1 with the differences when they do not.
+    Verify,
     /// Print the CES report: n, mean, % easy and % difficult per site, touchpoint and day.
     Report {
         #[arg(long, value_enum, default_value_t = By::Day)]
@@ -157,6 +160,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             filter,
             output,
         } => export(storage, format, filter, output).await?,
+        Command::Verify => verify(storage).await?,
         Command::Report { by, format, filter } => {
             let filter = filter.query().filter().map_err(Usage)?;
             let report = report::build(storage.report_counts(filter, by == By::Hour).await?);
@@ -200,6 +204,41 @@ async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Resul
     ces_kiosk::service::ready();
     collector.run_until_stopped(shutdown).await?;
     Ok(())
+}
+
+/// A difference between the rollups and the answers (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Mismatch(String);
+
+async fn verify(storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+    let v = storage.verify_counts().await?;
+    if v.differences.is_empty() {
+        println!(
+            "ok: the rollups count the {} stored answers exactly ({} rollup rows)",
+            v.answers, v.rollup_rows
+        );
+        return Ok(());
+    }
+    let mut text = String::new();
+    for d in &v.differences {
+        text.push_str(&format!(
+            "{}: the rollup says {}, the answers count {}\n",
+            d.key, d.stored, d.counted
+        ));
+    }
+    print_safely(&text, Shown::Table);
+    Err(Mismatch(format!(
+        "{}{} rollup rows do not match the {} stored answers",
+        v.differences.len(),
+        if v.differences.len() >= 1000 {
+            " or more"
+        } else {
+            ""
+        },
+        v.answers
+    ))
+    .into())
 }
 
 /// What kind of text [`print_safely`] prints.

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::survey::{Direction, Scale};
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, SurveyConfig, WireAnswer};
 
-pub use sqlite::SqliteStorage;
+pub use sqlite::{SqliteStorage, migrations as sqlite_migrations};
 
 /// A device as its credential identifies it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +87,27 @@ pub struct GroupCounts {
     /// Counted answers per score: index 0 is score 1.
     pub counts: Vec<u64>,
     pub suppressed: u64,
+}
+
+/// A rollup row that does not match a recount of the stored answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountDifference {
+    /// The row's key: local date and hour, site, touchpoint, device, question id and
+    /// version, scale, score, suppressed, reason.
+    pub key: String,
+    /// What the rollup says.
+    pub stored: u64,
+    /// What counting the answers gives.
+    pub counted: u64,
+}
+
+/// The outcome of recounting the answers against the rollups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    pub answers: u64,
+    pub rollup_rows: u64,
+    /// The first differences found (at most 1,000); none when everything matches.
+    pub differences: Vec<CountDifference>,
 }
 
 /// Which terminals a survey config is for: one device, or every device of a site. A device
@@ -208,7 +229,11 @@ pub trait Storage: Send + Sync + 'static {
         rows: mpsc::Sender<ExportRow>,
     ) -> Result<(), StorageError>;
 
-    /// Score counts per site, touchpoint, question, scale and local day (and hour).
+    /// Recounts the stored answers and compares them with the rollups every report reads.
+    async fn verify_counts(&self) -> Result<Verification, StorageError>;
+
+    /// Score counts per site, touchpoint, question, scale and local day (and hour), from the
+    /// rollups: never a scan of the answers.
     async fn report_counts(
         &self,
         filter: AnswerFilter,

@@ -7,6 +7,7 @@ mod read;
 mod schema;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use tokio::sync::mpsc;
 
 use super::{
-    AnswerFilter, ConfigTarget, DeviceIdentity, Enrolment, GroupCounts, HeartbeatRecord,
-    IncomingBatch, NewDevice, NewEnrolmentCode, Storage, StorageError,
+    AnswerFilter, CheckedAnswer, ConfigTarget, DeviceIdentity, Enrolment, GroupCounts,
+    HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode, Storage, StorageError,
+    Verification,
 };
 use crate::wire::{AnswerResult, AnswerStatus, DeviceStatus, ExportRow, SurveyConfig};
 
@@ -285,6 +287,10 @@ impl Storage for SqliteStorage {
         self.read(move |c| read::export(c, &filter, &rows)).await
     }
 
+    async fn verify_counts(&self) -> Result<Verification, StorageError> {
+        self.read(read::verify_counts).await
+    }
+
     async fn report_counts(
         &self,
         filter: AnswerFilter,
@@ -316,6 +322,8 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
     let d = &b.device;
     let mut results = Vec::with_capacity(b.answers.len());
     let mut accepted = 0i64;
+    // The rollup rows this batch adds to, with how many new answers each.
+    let mut counts: BTreeMap<CountKey<'_>, i64> = BTreeMap::new();
     for checked in &b.answers {
         let a = &checked.wire;
         let id = a.id.to_string();
@@ -347,6 +355,7 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
         ])?;
         let (status, reason) = if added == 1 {
             accepted += 1;
+            *counts.entry(CountKey::of(checked)).or_default() += 1;
             (AnswerStatus::Accepted, None)
         } else {
             let stored_for: String = owner.query_row([&id], |r| r.get(0))?;
@@ -363,6 +372,29 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
             reason,
         });
     }
+    let mut count = c.prepare_cached(
+        "INSERT INTO answer_counts (local_date, site, touchpoint, device_id, question_id,
+            question_version, scale, direction, local_hour, score, suppressed, reason, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for (k, n) in counts {
+        count.execute(params![
+            k.local_date,
+            d.site,
+            d.touchpoint,
+            d.id,
+            k.question_id,
+            k.question_version,
+            k.scale.as_str(),
+            k.direction.as_str(),
+            k.local_hour,
+            k.score,
+            k.suppressed,
+            k.reason,
+            n
+        ])?;
+    }
     c.prepare_cached(
         "UPDATE devices SET answers = answers + ?2, last_seen_ms = ?3, last_upload_ms = ?3,
             clock_skew_ms = ?4
@@ -370,4 +402,36 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
     )?
     .execute(params![d.id, accepted, b.received_at_ms, b.clock_skew_ms])?;
     Ok(results)
+}
+
+/// The rollup row an answer of one device counts in (`answer_counts`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct CountKey<'a> {
+    local_date: &'a str,
+    question_id: &'a str,
+    question_version: u32,
+    scale: crate::survey::Scale,
+    direction: crate::survey::Direction,
+    local_hour: u8,
+    score: u8,
+    suppressed: bool,
+    /// `""` when the visitor gave none.
+    reason: &'a str,
+}
+
+impl<'a> CountKey<'a> {
+    fn of(checked: &'a CheckedAnswer) -> CountKey<'a> {
+        let a = &checked.wire;
+        CountKey {
+            local_date: &checked.local_date,
+            question_id: &a.question_id,
+            question_version: a.question_version,
+            scale: a.scale,
+            direction: a.direction,
+            local_hour: checked.local_hour,
+            score: a.score,
+            suppressed: a.suppressed,
+            reason: a.reason.as_deref().unwrap_or(""),
+        }
+    }
 }

@@ -4,7 +4,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::mpsc;
 
-use crate::collector::storage::{AnswerFilter, DeviceIdentity, GroupCounts, StorageError};
+use crate::collector::storage::{
+    AnswerFilter, CountDifference, DeviceIdentity, GroupCounts, StorageError, Verification,
+};
 use crate::store::text_column;
 use crate::survey::Scale;
 use crate::wire::{DeviceStatus, ExportRow};
@@ -139,8 +141,8 @@ pub fn report_counts(
     let hour = if by_hour { "local_hour" } else { "NULL" };
     let mut stmt = c.prepare(&format!(
         "SELECT site, touchpoint, question_id, question_version, scale, direction, local_date,
-            {hour} AS hour, score, suppressed, count(*)
-         FROM answers WHERE {FILTER}
+            {hour} AS hour, score, suppressed, sum(n)
+         FROM answer_counts WHERE {FILTER}
          GROUP BY site, touchpoint, question_id, question_version, scale, direction,
             local_date, hour, score, suppressed
          ORDER BY local_date, hour, site, touchpoint, question_id, question_version, scale"
@@ -185,6 +187,90 @@ pub fn report_counts(
         }
     }
     Ok(groups)
+}
+
+/// The columns that key a rollup row, in `answer_counts`' order.
+const COUNT_KEY: &str = "local_date, site, touchpoint, device_id, question_id, question_version,
+    scale, direction, local_hour, score, suppressed, reason";
+
+/// Recounts the answers as the rollups count them, and lists the rows that differ.
+pub fn verify_counts(c: &Connection) -> Result<Verification, StorageError> {
+    let answers: i64 = c.query_row("SELECT count(*) FROM answers", [], |r| r.get(0))?;
+    let rows: i64 = c.query_row("SELECT count(*) FROM answer_counts", [], |r| r.get(0))?;
+    let same = COUNT_KEY
+        .split(',')
+        .map(|k| format!("r.{0} IS c.{0}", k.trim()))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let key = |side: &str| {
+        COUNT_KEY
+            .split(',')
+            .map(|k| format!("{side}.{}", k.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut stmt = c.prepare(&format!(
+        "WITH recount AS (
+            SELECT local_date, site, touchpoint, device_id, question_id, question_version,
+                scale, direction, local_hour, score, suppressed, coalesce(reason, '') AS reason,
+                count(*) AS n
+            FROM answers GROUP BY {COUNT_KEY_BY}
+         )
+         SELECT {r}, r.n, {c}, c.n
+         FROM recount r FULL OUTER JOIN answer_counts c ON {same}
+         WHERE r.n IS NOT c.n
+         LIMIT 1000",
+        COUNT_KEY_BY = COUNT_KEY.replace("reason", "coalesce(reason, '')"),
+        r = key("r"),
+        c = key("c"),
+    ))?;
+    let mut found = stmt.query([])?;
+    let mut differences = Vec::new();
+    while let Some(row) = found.next()? {
+        // The key from whichever side has the row.
+        let base = if row.get::<_, Option<String>>(0)?.is_some() {
+            0
+        } else {
+            13
+        };
+        let text = |i: usize| -> rusqlite::Result<String> {
+            Ok(match row.get_ref(base + i)? {
+                rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                _ => String::new(),
+            })
+        };
+        let key = format!(
+            "{} {:0>2}h site {} touchpoint {} device {} question {} v{} {} score {}{}{}",
+            text(0)?,
+            text(8)?,
+            text(1)?,
+            text(2)?,
+            text(3)?,
+            text(4)?,
+            text(5)?,
+            text(6)?,
+            text(9)?,
+            if text(10)? == "1" { " suppressed" } else { "" },
+            match text(11)? {
+                r if r.is_empty() => String::new(),
+                r => format!(" reason {r}"),
+            },
+        );
+        let count = |i: usize| -> rusqlite::Result<u64> {
+            Ok(u64::try_from(row.get::<_, Option<i64>>(i)?.unwrap_or(0)).unwrap_or(0))
+        };
+        differences.push(CountDifference {
+            key,
+            stored: count(25)?,
+            counted: count(12)?,
+        });
+    }
+    Ok(Verification {
+        answers: u64::try_from(answers).unwrap_or(0),
+        rollup_rows: u64::try_from(rows).unwrap_or(0),
+        differences,
+    })
 }
 
 /// Unix milliseconds as RFC 3339 in UTC.

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 const V1: &str = "
@@ -92,6 +92,37 @@ CREATE INDEX survey_configs_by_site ON survey_configs (site, version);
 
 ALTER TABLE devices ADD COLUMN config_version INTEGER;
 ALTER TABLE devices ADD COLUMN config_error TEXT;
+";
+
+/// Rollups: stored answers counted per device, question, scale, local day and hour, score,
+/// suppressed or not, and follow-up reason (`''` for none). Kept in the transaction that
+/// stores the answers (`insert_batch`); every report reads them instead of the answers.
+/// Back-filled here from the answers of earlier versions.
+const V3: &str = "
+CREATE TABLE answer_counts (
+    local_date       TEXT NOT NULL,
+    site             TEXT NOT NULL,
+    touchpoint       TEXT NOT NULL,
+    device_id        TEXT NOT NULL,
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    local_hour       INTEGER NOT NULL,
+    score            INTEGER NOT NULL,
+    suppressed       INTEGER NOT NULL CHECK (suppressed IN (0, 1)),
+    reason           TEXT NOT NULL,
+    n                INTEGER NOT NULL CHECK (n > 0),
+    PRIMARY KEY (local_date, site, touchpoint, device_id, question_id, question_version, scale,
+        direction, local_hour, score, suppressed, reason)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO answer_counts
+SELECT local_date, site, touchpoint, device_id, question_id, question_version, scale,
+    direction, local_hour, score, suppressed, coalesce(reason, ''), count(*)
+FROM answers
+GROUP BY local_date, site, touchpoint, device_id, question_id, question_version, scale,
+    direction, local_hour, score, suppressed, coalesce(reason, '');
 ";
 
 #[cfg(test)]
