@@ -48,25 +48,33 @@ async fn the_report_matches_a_hand_computed_data_set() {
         report
             .groups
             .iter()
-            .find(|g| g.site == site && g.date == date)
+            .find(|g| g.site.as_deref() == Some(site) && g.date.as_deref() == Some(date))
             .unwrap_or_else(|| panic!("a group for {site} on {date}: {text}"))
     };
     let close = |x: Option<f64>, y: f64| (x.unwrap() - y).abs() < 1e-9;
 
     let g = group("store-a", "2026-11-20");
-    assert_eq!((g.n, g.suppressed), (6, 2));
-    assert!(close(g.mean, 28.0 / 6.0), "{:?}", g.mean);
-    assert!(close(g.pct_easy, 400.0 / 6.0) && close(g.pct_difficult, 200.0 / 6.0));
-    assert_eq!(g.distribution, [1, 0, 1, 0, 1, 2, 1]);
+    assert_eq!((g.figures.n, g.figures.suppressed), (6, 2));
+    assert!(close(g.figures.mean, 28.0 / 6.0), "{:?}", g.figures.mean);
+    assert!(close(g.figures.pct_easy, 400.0 / 6.0) && close(g.figures.pct_difficult, 200.0 / 6.0));
+    assert_eq!(g.figures.distribution, [1, 0, 1, 0, 1, 2, 1]);
     assert_eq!(g.formula, ces_kiosk::survey::Scale::Ces7.formula());
 
     let g = group("store-a", "2026-11-21");
-    assert_eq!(g.n, 4, "the 00:30 answer counts on its local day");
-    assert!(close(g.mean, 3.75) && close(g.pct_easy, 25.0) && close(g.pct_difficult, 50.0));
+    assert_eq!(g.figures.n, 4, "the 00:30 answer counts on its local day");
+    assert!(
+        close(g.figures.mean, 3.75)
+            && close(g.figures.pct_easy, 25.0)
+            && close(g.figures.pct_difficult, 50.0)
+    );
 
     let g = group("store-b", "2026-11-20");
-    assert_eq!((g.n, g.scale.as_str()), (5, "smiley3"));
-    assert!(close(g.mean, 2.4) && close(g.pct_easy, 60.0) && close(g.pct_difficult, 20.0));
+    assert_eq!((g.figures.n, g.scale.as_str()), (5, "smiley3"));
+    assert!(
+        close(g.figures.mean, 2.4)
+            && close(g.figures.pct_easy, 60.0)
+            && close(g.figures.pct_difficult, 20.0)
+    );
     assert_eq!(report.groups.len(), 3, "scales and sites are never mixed");
     assert_eq!(report.formulas.len(), 2, "one formula per scale shown");
 
@@ -77,7 +85,11 @@ async fn the_report_matches_a_hand_computed_data_set() {
     )
     .await;
     let by_hour: Report = serde_json::from_str(&text).unwrap();
-    let hours: Vec<(Option<u8>, u64)> = by_hour.groups.iter().map(|g| (g.hour, g.n)).collect();
+    let hours: Vec<(Option<u8>, u64)> = by_hour
+        .groups
+        .iter()
+        .map(|g| (g.hour, g.figures.n))
+        .collect();
     assert_eq!(hours, [(Some(9), 3), (Some(10), 3)]);
 
     let (status, csv) = get(&c, "v1/report?format=csv", &admin).await;

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::process::Command;
 
 use ces_kiosk::collector::storage::{
-    AnswerFilter, CheckedAnswer, DeviceIdentity, IncomingBatch, SqliteStorage, Storage,
-    sqlite_migrations,
+    AnswerFilter, CheckedAnswer, CountQuery, DeviceIdentity, Grouping, IncomingBatch,
+    SqliteStorage, Storage, TimeSplit, sqlite_migrations,
 };
 use ces_kiosk::wire::WireAnswer;
 use common::collector::TestCollector;
@@ -39,18 +39,20 @@ impl Expected {
     /// What the report of `storage` says, in the same shape.
     async fn of(storage: &SqliteStorage) -> Expected {
         let mut e = Expected::default();
-        for g in storage
-            .report_counts(AnswerFilter::default(), false)
-            .await
-            .unwrap()
-        {
+        let query = CountQuery {
+            filter: AnswerFilter::default(),
+            group: Grouping::Touchpoint,
+            time: TimeSplit::Date,
+        };
+        for g in storage.report_counts(query).await.unwrap() {
+            let date = g.date.clone().unwrap();
             for (i, n) in g.counts.iter().enumerate() {
                 if *n > 0 {
-                    *e.counted.entry((g.date.clone(), i as u8 + 1)).or_default() += n;
+                    *e.counted.entry((date.clone(), i as u8 + 1)).or_default() += n;
                 }
             }
             if g.suppressed > 0 {
-                *e.suppressed.entry(g.date.clone()).or_default() += g.suppressed;
+                *e.suppressed.entry(date).or_default() += g.suppressed;
             }
         }
         e

@@ -1,5 +1,5 @@
 //! What central teams read, behind an admin token: `GET /v1/export` (CSV or JSON, streamed),
-//! `GET /v1/report` (the CES report per site, touchpoint, question and day or hour) and
+//! `GET /v1/report` (the CES report per place, question and time bucket, paged) and
 //! `GET /v1/devices` (the fleet).
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State as Shared};
-use axum::http::header;
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -17,17 +17,25 @@ use crate::collector::State;
 use crate::collector::auth::Admin;
 use crate::collector::error::ApiError;
 use crate::collector::export::{Encoder, Format};
-use crate::collector::report;
-use crate::collector::storage::AnswerFilter;
+use crate::collector::report::{self, By};
+use crate::collector::storage::{AnswerFilter, Grouping};
 use crate::wire::{DeviceStatus, ExportRow};
 
-/// The query string of every read: a filter, and for the report its grouping and format.
+/// The query string of every read: a filter, and for the report its grouping, page and format.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
     pub format: Option<Format>,
-    /// Reports only: group by day (default) or by hour.
+    /// Reports only: the time buckets (day by default).
     pub by: Option<By>,
+    /// Reports only: the places (touchpoint by default).
+    pub group: Option<Grouping>,
+    /// Reports only: groups with fewer counted answers are marked too few.
+    pub min_n: Option<u64>,
+    /// Reports only: groups per page.
+    pub limit: Option<usize>,
+    /// Reports only: where the page starts, from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
     /// First local date (YYYY-MM-DD).
     pub from: Option<String>,
     /// Last local date (YYYY-MM-DD).
@@ -73,12 +81,43 @@ impl ReadQuery {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum By {
-    #[default]
-    Day,
-    Hour,
+/// Groups per report page unless `limit` says otherwise, and the most it may say.
+pub const REPORT_PAGE: usize = 1000;
+pub const REPORT_PAGE_MAX: usize = 10_000;
+
+impl ReadQuery {
+    /// The report's cut, checked: a bad page size or cursor is refused.
+    pub fn report(&self) -> Result<(Grouping, report::Request), String> {
+        let by = self.by.unwrap_or_default();
+        let limit = match self.limit {
+            Some(n) if n == 0 || n > REPORT_PAGE_MAX => {
+                return Err(format!("limit: {n} is not 1 to {REPORT_PAGE_MAX}"));
+            }
+            n => n.unwrap_or(REPORT_PAGE),
+        };
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|c| report::Cursor::parse(by, c))
+            .transpose()?;
+        let request = report::Request {
+            by,
+            min_n: self.min_n.unwrap_or(0),
+            period: None,
+            after,
+            limit: Some(limit),
+        };
+        Ok((self.group.unwrap_or_default(), request))
+    }
+
+    /// Whether a parameter that only reports take is given.
+    fn has_report_parameters(&self) -> bool {
+        self.by.is_some()
+            || self.group.is_some()
+            || self.min_n.is_some()
+            || self.limit.is_some()
+            || self.cursor.is_some()
+    }
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
@@ -95,8 +134,10 @@ pub async fn export(
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    if q.by.is_some() {
-        return Err(ApiError::bad_request("by: applies to /v1/report only"));
+    if q.has_report_parameters() {
+        return Err(ApiError::bad_request(
+            "by, group, min_n, limit and cursor apply to /v1/report only",
+        ));
     }
     let filter = q.filter().map_err(ApiError::bad_request)?;
     let format = q.format.unwrap_or(Format::Csv);
@@ -151,21 +192,40 @@ pub async fn export(
 pub async fn report(
     Shared(state): Shared<Arc<State>>,
     _: Admin,
+    uri: Uri,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let filter = q.filter().map_err(ApiError::bad_request)?;
-    let by_hour = q.by.unwrap_or_default() == By::Hour;
-    let counts = state.storage.report_counts(filter, by_hour).await?;
-    let report = report::build(counts);
-    Ok(match q.format.unwrap_or(Format::Json) {
+    let (group, request) = q.report().map_err(ApiError::bad_request)?;
+    let report = report::read(state.storage.as_ref(), filter, group, request).await?;
+    let next = report
+        .next_cursor
+        .as_deref()
+        .and_then(|c| next_page(uri.query().unwrap_or(""), c));
+    let mut response = match q.format.unwrap_or(Format::Json) {
         Format::Json => Json(report).into_response(),
         Format::Csv => (
             [(header::CONTENT_TYPE, Format::Csv.content_type())],
             report::csv(&report),
         )
             .into_response(),
-    })
+    };
+    if let Some(link) = next {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// The `Link` header to the next page: the same query with the cursor replaced.
+fn next_page(query: &str, cursor: &str) -> Option<HeaderValue> {
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
+        .collect();
+    let cursor = format!("cursor={cursor}");
+    kept.push(&cursor);
+    HeaderValue::from_str(&format!("</v1/report?{}>; rel=\"next\"", kept.join("&"))).ok()
 }
 
 pub async fn devices(

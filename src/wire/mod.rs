@@ -14,7 +14,7 @@ use crate::survey::{Direction, Scale};
 
 pub use enrol::{EnrolRequest, EnrolResponse, SurveyConfig, WhoAmI};
 pub use fleet::{DeviceStatus, Heartbeat, HeartbeatResponse};
-pub use read::{ExportRow, Report, ReportGroup};
+pub use read::{DateRange, ExportRow, Figures, Report, ReportGroup};
 
 /// The header the collector sets on every response (its value is the protocol version), so
 /// that a terminal can tell the collector's own verdict from a proxy's or a captive portal's

@@ -68,6 +68,17 @@ impl TestCollector {
         }
     }
 
+    /// A config file for the `ces-collector` command line on this collector's database.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        let path = self._dir.path().join("collector.toml");
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\n[storage]\npath = {:?}\n",
+            self.db.to_str().unwrap()
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     /// Runs `f` on the collector's runtime and waits for it (callable from any thread).
     pub fn on<F>(&self, f: F) -> F::Output
     where

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ces_kiosk::collector::export::{Encoder, Format};
-use ces_kiosk::collector::read::{By, ReadQuery};
-use ces_kiosk::collector::storage::{SqliteStorage, Storage};
+use ces_kiosk::collector::read::ReadQuery;
+use ces_kiosk::collector::report::By;
+use ces_kiosk::collector::storage::{Grouping, SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Settings, report};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
@@ -66,10 +67,18 @@ enum Command {
     /// Recount the stored answers and compare them with the rollups every report reads: exit
     /// 0 when they match, 1 with the differences when they do not.
     Verify,
-    /// Print the CES report: n, mean, % easy and % difficult per site, touchpoint and day.
+    /// Print the CES report: n, mean, % easy and % difficult per place, question and time,
+    /// with totals; with --from and --to, the previous equal period beside them.
     Report {
+        /// The time buckets.
         #[arg(long, value_enum, default_value_t = By::Day)]
         by: By,
+        /// The places: each site, touchpoint or device, or the whole fleet per question.
+        #[arg(long, value_enum, default_value_t = Grouping::Touchpoint)]
+        group: Grouping,
+        /// Mark groups with fewer counted answers as too few to rank or compare.
+        #[arg(long, default_value_t = 0)]
+        min_n: u64,
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
         #[command(flatten)]
@@ -161,9 +170,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             output,
         } => export(storage, format, filter, output).await?,
         Command::Verify => verify(storage).await?,
-        Command::Report { by, format, filter } => {
+        Command::Report {
+            by,
+            group,
+            min_n,
+            format,
+            filter,
+        } => {
             let filter = filter.query().filter().map_err(Usage)?;
-            let report = report::build(storage.report_counts(filter, by == By::Hour).await?);
+            let request = report::Request {
+                by,
+                min_n,
+                ..report::Request::default()
+            };
+            let report = report::read(storage.as_ref(), filter, group, request).await?;
             match format {
                 ReportFormat::Table => print_safely(&report::table(&report), Shown::Table),
                 ReportFormat::Csv => {

@@ -73,16 +73,52 @@ pub struct AnswerFilter {
     pub device: Option<String>,
 }
 
+/// Which places a report's groups are: each a site, a touchpoint (within its site), a
+/// device (within its touchpoint), or the whole fleet per question. Every group is also split
+/// by question id and version, scale and direction: they are never mixed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    Site,
+    #[default]
+    Touchpoint,
+    Device,
+    Question,
+}
+
+/// How finely the counts are split in time before a report puts them into its buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSplit {
+    /// The whole period at once.
+    None,
+    /// Per local date.
+    Date,
+    /// Per local date and hour.
+    DateHour,
+    /// Per local hour of the day, all dates together.
+    Hour,
+}
+
+/// What score counts a report asks storage for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountQuery {
+    pub filter: AnswerFilter,
+    pub group: Grouping,
+    pub time: TimeSplit,
+}
+
 /// How many answers of each score one report group holds; the CES maths is done elsewhere.
+/// Names the grouping does not key by, and times the split does not keep, are `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupCounts {
-    pub site: String,
-    pub touchpoint: String,
+    pub site: Option<String>,
+    pub touchpoint: Option<String>,
+    pub device: Option<String>,
     pub question_id: String,
     pub question_version: u32,
     pub scale: Scale,
     pub direction: Direction,
-    pub date: String,
+    pub date: Option<String>,
     pub hour: Option<u8>,
     /// Counted answers per score: index 0 is score 1.
     pub counts: Vec<u64>,
@@ -232,11 +268,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Recounts the stored answers and compares them with the rollups every report reads.
     async fn verify_counts(&self) -> Result<Verification, StorageError>;
 
-    /// Score counts per site, touchpoint, question, scale and local day (and hour), from the
-    /// rollups: never a scan of the answers.
-    async fn report_counts(
-        &self,
-        filter: AnswerFilter,
-        by_hour: bool,
-    ) -> Result<Vec<GroupCounts>, StorageError>;
+    /// Score counts per place of the grouping, question, scale and time of the split, from
+    /// the rollups: never a scan of the answers.
+    async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError>;
 }

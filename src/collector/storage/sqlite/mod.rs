@@ -17,7 +17,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use tokio::sync::mpsc;
 
 use super::{
-    AnswerFilter, CheckedAnswer, ConfigTarget, DeviceIdentity, Enrolment, GroupCounts,
+    AnswerFilter, CheckedAnswer, ConfigTarget, CountQuery, DeviceIdentity, Enrolment, GroupCounts,
     HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode, Storage, StorageError,
     Verification,
 };
@@ -291,13 +291,8 @@ impl Storage for SqliteStorage {
         self.read(read::verify_counts).await
     }
 
-    async fn report_counts(
-        &self,
-        filter: AnswerFilter,
-        by_hour: bool,
-    ) -> Result<Vec<GroupCounts>, StorageError> {
-        self.read(move |c| read::report_counts(c, &filter, by_hour))
-            .await
+    async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
+        self.read(move |c| read::report_counts(c, &query)).await
     }
 }
 

@@ -1,14 +1,17 @@
 //! The collector's read queries on SQLite: credential lookups, the fleet, exports and the
 //! score counts behind the report. Every function runs on a pooled read-only connection.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::mpsc;
 
 use crate::collector::storage::{
-    AnswerFilter, CountDifference, DeviceIdentity, GroupCounts, StorageError, Verification,
+    AnswerFilter, CountDifference, CountQuery, DeviceIdentity, GroupCounts, Grouping, StorageError,
+    TimeSplit, Verification,
 };
 use crate::store::text_column;
-use crate::survey::Scale;
+use crate::survey::{Direction, Scale};
 use crate::wire::{DeviceStatus, ExportRow};
 
 pub fn device_by_credential(
@@ -133,61 +136,65 @@ pub fn export(
     Ok(())
 }
 
-pub fn report_counts(
-    c: &Connection,
-    f: &AnswerFilter,
-    by_hour: bool,
-) -> Result<Vec<GroupCounts>, StorageError> {
-    let hour = if by_hour { "local_hour" } else { "NULL" };
+pub fn report_counts(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
+    let (site, touchpoint, device) = match q.group {
+        Grouping::Site => ("site", "NULL", "NULL"),
+        Grouping::Touchpoint => ("site", "touchpoint", "NULL"),
+        Grouping::Device => ("site", "touchpoint", "device_id"),
+        Grouping::Question => ("NULL", "NULL", "NULL"),
+    };
+    let (date, hour) = match q.time {
+        TimeSplit::None => ("NULL", "NULL"),
+        TimeSplit::Date => ("local_date", "NULL"),
+        TimeSplit::DateHour => ("local_date", "local_hour"),
+        TimeSplit::Hour => ("NULL", "local_hour"),
+    };
     let mut stmt = c.prepare(&format!(
-        "SELECT site, touchpoint, question_id, question_version, scale, direction, local_date,
-            {hour} AS hour, score, suppressed, sum(n)
+        "SELECT {site}, {touchpoint}, {device}, question_id, question_version, scale, direction,
+            {date}, {hour}, score, suppressed, sum(n)
          FROM answer_counts WHERE {FILTER}
-         GROUP BY site, touchpoint, question_id, question_version, scale, direction,
-            local_date, hour, score, suppressed
-         ORDER BY local_date, hour, site, touchpoint, question_id, question_version, scale"
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
     ))?;
+    let f = &q.filter;
     let mut found = stmt.query(params![f.from, f.to, f.site, f.touchpoint, f.device])?;
-    let mut groups: Vec<GroupCounts> = Vec::new();
+    let mut groups: BTreeMap<CountKey, GroupCounts> = BTreeMap::new();
     while let Some(r) = found.next()? {
-        let scale: Scale = text_column(r, 4)?;
-        let key = GroupCounts {
-            site: r.get(0)?,
-            touchpoint: r.get(1)?,
-            question_id: r.get(2)?,
-            question_version: r.get(3)?,
+        let scale: Scale = text_column(r, 5)?;
+        let key: CountKey = (
+            (r.get(0)?, r.get(1)?, r.get(2)?),
+            (r.get(3)?, r.get(4)?, scale, text_column(r, 6)?),
+            (r.get(7)?, r.get(8)?),
+        );
+        let group = groups.entry(key.clone()).or_insert_with(|| GroupCounts {
+            site: key.0.0,
+            touchpoint: key.0.1,
+            device: key.0.2,
+            question_id: key.1.0,
+            question_version: key.1.1,
             scale,
-            direction: text_column(r, 5)?,
-            date: r.get(6)?,
-            hour: r.get(7)?,
+            direction: key.1.3,
+            date: key.2.0,
+            hour: key.2.1,
             counts: vec![0; usize::from(scale.max())],
             suppressed: 0,
-        };
-        let same = |g: &GroupCounts| {
-            (&g.site, &g.touchpoint, &g.question_id, g.question_version)
-                == (
-                    &key.site,
-                    &key.touchpoint,
-                    &key.question_id,
-                    key.question_version,
-                )
-                && (g.scale, g.direction, &g.date, g.hour)
-                    == (key.scale, key.direction, &key.date, key.hour)
-        };
-        if !groups.last().is_some_and(same) {
-            groups.push(key);
-        }
-        let group = groups.last_mut().expect("pushed above");
-        let score: u8 = r.get(8)?;
-        let suppressed: bool = r.get(9)?;
-        let n = u64::try_from(r.get::<_, i64>(10)?).unwrap_or(0);
+        });
+        let score: u8 = r.get(9)?;
+        let suppressed: bool = r.get(10)?;
+        let n = u64::try_from(r.get::<_, i64>(11)?).unwrap_or(0);
         match group.counts.get_mut(usize::from(score).wrapping_sub(1)) {
             Some(slot) if !suppressed => *slot += n,
             _ => group.suppressed += n,
         }
     }
-    Ok(groups)
+    Ok(groups.into_values().collect())
 }
+
+/// A report group's identity as read: place, question and time.
+type CountKey = (
+    (Option<String>, Option<String>, Option<String>),
+    (String, u32, Scale, Direction),
+    (Option<String>, Option<u8>),
+);
 
 /// The columns that key a rollup row, in `answer_counts`' order.
 const COUNT_KEY: &str = "local_date, site, touchpoint, device_id, question_id, question_version,

@@ -1,0 +1,406 @@
+//! The CES maths of the report, on score counts from storage: n, mean, % easy, % difficult
+//! and the distribution per group and time bucket, totals, the previous equal period beside
+//! them, the minimum-n rule, and pages with a cursor. Pure, so that every backend reports the
+//! same figures.
+
+mod period;
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use period::{Bucket, By, Period};
+pub use table::{csv, table};
+
+use crate::collector::storage::{
+    AnswerFilter, CountQuery, GroupCounts, Grouping, Storage, StorageError,
+};
+use crate::survey::{Direction, Scale};
+use crate::wire::{DateRange, Figures, Report, ReportGroup};
+
+/// How a report is cut: its buckets, the minimum-n rule, its period (for the comparison) and
+/// which page.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub by: By,
+    /// Groups with fewer counted answers are marked too few.
+    pub min_n: u64,
+    /// The report's dates when both ends are given: then the previous period is compared.
+    pub period: Option<Period>,
+    /// Start after this group.
+    pub after: Option<Cursor>,
+    /// At most this many groups; all when `None`.
+    pub limit: Option<usize>,
+}
+
+/// A group's identity: its bucket first, so that groups sort by time and then by place.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    bucket: Bucket,
+    site: Option<String>,
+    touchpoint: Option<String>,
+    device: Option<String>,
+    question: Question,
+}
+
+/// What figures may be added up over: one question version on one scale.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Question {
+    id: String,
+    version: u32,
+    scale: Scale,
+    direction: Direction,
+}
+
+/// Counted answers per score (index 0 is score 1) and suppressed taps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    scores: Vec<u64>,
+    suppressed: u64,
+}
+
+impl Counts {
+    fn add(&mut self, scores: &[u64], suppressed: u64) {
+        if self.scores.len() < scores.len() {
+            self.scores.resize(scores.len(), 0);
+        }
+        for (sum, n) in self.scores.iter_mut().zip(scores) {
+            *sum += n;
+        }
+        self.suppressed += suppressed;
+    }
+}
+
+/// Where a page ends: the last group it showed, as an opaque text for `cursor=`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor(Key);
+
+/// Separates a cursor's parts; names never hold it.
+const CURSOR_SEPARATOR: char = '~';
+
+impl Cursor {
+    /// Reads a cursor given out by a report by `by`.
+    pub fn parse(by: By, text: &str) -> Result<Cursor, String> {
+        let refused = || format!("cursor: {text:?} is not one a report by {by:?} gave out");
+        let parts: Vec<&str> = text.split(CURSOR_SEPARATOR).collect();
+        let [
+            bucket,
+            site,
+            touchpoint,
+            device,
+            id,
+            version,
+            scale,
+            direction,
+        ] = parts[..]
+        else {
+            return Err(refused());
+        };
+        let name = |s: &str| -> Result<Option<String>, String> {
+            match s {
+                "" => Ok(None),
+                s if crate::survey::is_name(s) => Ok(Some(s.to_owned())),
+                _ => Err(refused()),
+            }
+        };
+        Ok(Cursor(Key {
+            bucket: Bucket::parse(by, bucket).ok_or_else(refused)?,
+            site: name(site)?,
+            touchpoint: name(touchpoint)?,
+            device: name(device)?,
+            question: Question {
+                id: name(id)?.ok_or_else(refused)?,
+                version: version.parse().map_err(|_| refused())?,
+                scale: Scale::from_name(scale).ok_or_else(refused)?,
+                direction: serde_json::from_value(direction.into()).map_err(|_| refused())?,
+            },
+        }))
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let k = &self.0;
+        let name = |n: &Option<String>| n.clone().unwrap_or_default();
+        let parts = [
+            k.bucket.label(),
+            name(&k.site),
+            name(&k.touchpoint),
+            name(&k.device),
+            k.question.id.clone(),
+            k.question.version.to_string(),
+            k.question.scale.as_str().to_owned(),
+            k.question.direction.as_str().to_owned(),
+        ];
+        f.write_str(&parts.join(&CURSOR_SEPARATOR.to_string()))
+    }
+}
+
+/// Reads the counts a report needs from storage (the period's, and the previous period's
+/// when both dates are given) and builds it.
+pub async fn read(
+    storage: &dyn Storage,
+    filter: AnswerFilter,
+    group: Grouping,
+    mut req: Request,
+) -> Result<Report, StorageError> {
+    let date = |d: &Option<String>| d.as_deref().and_then(|d| d.parse().ok());
+    req.period = match (date(&filter.from), date(&filter.to)) {
+        (Some(from), Some(to)) => Some(Period { from, to }),
+        _ => None,
+    };
+    let time = req.by.split();
+    let previous = match req.period.and_then(|p| p.previous()) {
+        Some(p) => {
+            let filter = AnswerFilter {
+                from: Some(p.from.to_string()),
+                to: Some(p.to.to_string()),
+                ..filter.clone()
+            };
+            let query = CountQuery {
+                filter,
+                group,
+                time,
+            };
+            Some(storage.report_counts(query).await?)
+        }
+        None => None,
+    };
+    let current = storage
+        .report_counts(CountQuery {
+            filter,
+            group,
+            time,
+        })
+        .await?;
+    Ok(build(&req, current, previous))
+}
+
+/// Turns score counts into the report: `current` for the period, `previous` for the equal
+/// period before it (when the request has a period). Groups whose answers were all suppressed
+/// are kept (n = 0, figures absent) so that misuse stays visible.
+pub fn build(
+    req: &Request,
+    current: Vec<GroupCounts>,
+    previous: Option<Vec<GroupCounts>>,
+) -> Report {
+    let now = fold(req.by, current);
+    let before = previous.map(|p| fold(req.by, p));
+    let compare = req.period.filter(|_| before.is_some());
+
+    let mut totals: BTreeMap<Question, (Counts, Counts)> = BTreeMap::new();
+    for (key, counts) in &now {
+        let t = totals.entry(key.question.clone()).or_default();
+        t.0.add(&counts.scores, counts.suppressed);
+    }
+    for (key, counts) in before.iter().flatten() {
+        let t = totals.entry(key.question.clone()).or_default();
+        t.1.add(&counts.scores, counts.suppressed);
+    }
+    let scales: BTreeSet<Scale> = totals.keys().map(|q| q.scale).collect();
+
+    let start = match &req.after {
+        Some(Cursor(after)) => std::ops::Bound::Excluded(after),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut page = now.range((start, std::ops::Bound::Unbounded));
+    let limit = req.limit.unwrap_or(usize::MAX);
+    let mut groups = Vec::new();
+    let mut last = None;
+    for (key, counts) in page.by_ref().take(limit) {
+        let previous = compare.map(|period| {
+            let earlier = period.back(&key.bucket).and_then(|bucket| {
+                before.as_ref()?.get(&Key {
+                    bucket,
+                    ..key.clone()
+                })
+            });
+            figures(key.question.scale, earlier.unwrap_or(&Counts::default()))
+        });
+        let mut g = group(&key.question, counts, req.min_n, previous);
+        key.bucket.fill(&mut g);
+        (g.site, g.touchpoint, g.device) =
+            (key.site.clone(), key.touchpoint.clone(), key.device.clone());
+        groups.push(g);
+        last = Some(key);
+    }
+    let next_cursor = match (page.next(), last) {
+        (Some(_), Some(last)) => Some(Cursor(last.clone()).to_string()),
+        _ => None,
+    };
+    Report {
+        formulas: scales.into_iter().map(|s| s.formula()).collect(),
+        groups,
+        totals: totals
+            .iter()
+            .map(|(q, (now, before))| {
+                let previous = compare.map(|_| figures(q.scale, before));
+                group(q, now, req.min_n, previous)
+            })
+            .collect(),
+        previous_period: compare.and_then(|p| p.previous()).map(|p| DateRange {
+            from: p.from.to_string(),
+            to: p.to.to_string(),
+        }),
+        next_cursor,
+    }
+}
+
+/// Adds storage's counts up per report group.
+fn fold(by: By, counts: Vec<GroupCounts>) -> BTreeMap<Key, Counts> {
+    let mut groups: BTreeMap<Key, Counts> = BTreeMap::new();
+    for g in counts {
+        let Some(bucket) = Bucket::of(by, g.date.as_deref(), g.hour) else {
+            continue;
+        };
+        let key = Key {
+            bucket,
+            site: g.site,
+            touchpoint: g.touchpoint,
+            device: g.device,
+            question: Question {
+                id: g.question_id,
+                version: g.question_version,
+                scale: g.scale,
+                direction: g.direction,
+            },
+        };
+        groups.entry(key).or_default().add(&g.counts, g.suppressed);
+    }
+    groups
+}
+
+/// A report group of one question with no place or time filled in yet.
+fn group(q: &Question, counts: &Counts, min_n: u64, previous: Option<Figures>) -> ReportGroup {
+    let figures = figures(q.scale, counts);
+    ReportGroup {
+        site: None,
+        touchpoint: None,
+        device: None,
+        question_id: q.id.clone(),
+        question_version: q.version,
+        scale: q.scale,
+        direction: q.direction,
+        date: None,
+        hour: None,
+        week: None,
+        month: None,
+        weekday: None,
+        too_few: figures.n < min_n,
+        figures,
+        formula: q.scale.formula(),
+        previous,
+    }
+}
+
+/// n, mean, % easy and % difficult of counts on a scale.
+fn figures(scale: Scale, counts: &Counts) -> Figures {
+    let mut distribution = counts.scores.clone();
+    distribution.resize(usize::from(scale.max()), 0);
+    let n: u64 = distribution.iter().sum();
+    let sum: u64 = distribution
+        .iter()
+        .zip(1u64..)
+        .map(|(count, score)| count * score)
+        .sum();
+    let share = |scores: std::ops::RangeInclusive<u8>| {
+        let hits: u64 = scores
+            .filter_map(|s| distribution.get(usize::from(s) - 1))
+            .sum();
+        percent(hits, n)
+    };
+    Figures {
+        n,
+        mean: (n > 0).then(|| sum as f64 / n as f64),
+        pct_easy: share(scale.easy_scores()),
+        pct_difficult: share(scale.difficult_scores()),
+        suppressed: counts.suppressed,
+        distribution,
+    }
+}
+
+fn percent(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(scale: Scale, date: &str, counts: Vec<u64>, suppressed: u64) -> GroupCounts {
+        GroupCounts {
+            site: Some("s".into()),
+            touchpoint: Some("t".into()),
+            device: None,
+            question_id: "q".into(),
+            question_version: 1,
+            scale,
+            direction: Direction::HigherIsEasier,
+            date: Some(date.into()),
+            hour: None,
+            counts,
+            suppressed,
+        }
+    }
+
+    #[test]
+    fn ces7_figures_by_hand() {
+        // Scores 1, 2, 5, 6, 6, 7, 7, 7: n 8, sum 41, mean 5.125;
+        // easy (5-7) 6 of 8 = 75 %, difficult (1-3) 2 of 8 = 25 %.
+        let day = vec![counts(
+            Scale::Ces7,
+            "2026-11-24",
+            vec![1, 1, 0, 0, 1, 2, 3],
+            4,
+        )];
+        let r = build(&Request::default(), day, None);
+        let g = &r.groups[0].figures;
+        assert_eq!(g.n, 8);
+        assert_eq!(g.mean, Some(5.125));
+        assert_eq!(g.pct_easy, Some(75.0));
+        assert_eq!(g.pct_difficult, Some(25.0));
+        assert_eq!(g.suppressed, 4);
+        assert_eq!(r.formulas, [Scale::Ces7.formula()]);
+        assert!(table(&r).contains("5.12"), "{}", table(&r));
+    }
+
+    #[test]
+    fn a_group_of_only_suppressed_taps_has_no_figures() {
+        let day = vec![counts(Scale::Smiley3, "2026-11-24", vec![0, 0, 0], 40)];
+        let r = build(&Request::default(), day, None);
+        let g = &r.groups[0].figures;
+        assert_eq!((g.n, g.mean, g.pct_easy), (0, None, None));
+        assert_eq!(g.suppressed, 40);
+    }
+
+    #[test]
+    fn pages_follow_each_other_through_the_cursor() {
+        let days: Vec<GroupCounts> = (1..=9)
+            .map(|d| {
+                counts(
+                    Scale::Ces5,
+                    &format!("2026-11-0{d}"),
+                    vec![0, 0, 0, 1, 0],
+                    0,
+                )
+            })
+            .collect();
+        let mut req = Request {
+            limit: Some(4),
+            ..Request::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let r = build(&req, days.clone(), None);
+            seen.extend(r.groups.iter().map(|g| g.date.clone().unwrap()));
+            assert_eq!(r.totals[0].figures.n, 9, "totals cover every page");
+            match r.next_cursor {
+                Some(c) => req.after = Some(Cursor::parse(By::Day, &c).unwrap()),
+                None => break,
+            }
+        }
+        let all: Vec<String> = (1..=9).map(|d| format!("2026-11-0{d}")).collect();
+        assert_eq!(seen, all);
+        assert!(Cursor::parse(By::Week, "2026-11-04~s~t~~q~1~ces5~higher_is_easier").is_err());
+        assert!(Cursor::parse(By::Day, "2026-11-04~s~t").is_err());
+    }
+}
