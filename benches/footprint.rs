@@ -12,6 +12,7 @@
 #[path = "support/bare.rs"]
 mod bare;
 #[path = "support/central.rs"]
+#[allow(dead_code)]
 mod central;
 #[path = "support/measure.rs"]
 mod measure;

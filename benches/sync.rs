@@ -6,6 +6,7 @@
 //! Run with `cargo bench --bench sync` (`-- --quick` for a short run).
 
 #[path = "support/central.rs"]
+#[allow(dead_code)]
 mod central;
 #[path = "support/measure.rs"]
 #[allow(dead_code)]

@@ -203,6 +203,12 @@ async fn places_and_the_whole_period_with_the_previous_week_and_minimum_n() {
     assert_eq!((g.figures.n, n_of(&g.previous)), (3, 0));
     assert!(close(g.figures.mean, 13.0 / 3.0));
 
+    // One device, found among each day's rows by its place.
+    let r = report(&c, &admin, &format!("{WEEK}&by=period&device=dev-a2")).await;
+    assert_eq!(labels(&r), ["north returns returns-ease"]);
+    assert_eq!(r.groups[0].figures.n, 3);
+    assert_eq!(r.totals[0].figures.n, 3);
+
     // By question: the whole fleet per question.
     let r = report(&c, &admin, &format!("{WEEK}&by=period&group=question")).await;
     assert_eq!(labels(&r), ["desk-ease", "returns-ease"]);
@@ -272,6 +278,42 @@ async fn days_hours_weeks_months_hours_of_day_and_weekdays() {
     assert_eq!(count(&r, "north returns returns-ease 09h"), (5, 3));
     assert_eq!(count(&r, "north returns returns-ease 14h"), (2, 0));
 
+    // Whole months of a place's hours come from the monthly rollup: November against
+    // October (09h: 11-10, 11-16 twice, 11-18, 11-23 three times, 11-25 twice; 10-15).
+    let r = report(
+        &c,
+        &admin,
+        &format!("from=2026-11-01&to=2026-11-30&{place}&by=hour_of_day"),
+    )
+    .await;
+    assert_eq!(count(&r, "north returns returns-ease 09h"), (9, 1));
+    assert_eq!(count(&r, "north returns returns-ease 10h"), (1, 0));
+    assert_eq!(count(&r, "north returns returns-ease 14h"), (2, 0));
+    assert_eq!(
+        find(&r, "north returns returns-ease 09h")
+            .figures
+            .suppressed,
+        1
+    );
+    // Half a month before a whole one: 15 to 31 October by day, November by month.
+    let r = report(
+        &c,
+        &admin,
+        &format!("from=2026-10-15&to=2026-11-30&{place}&by=hour_of_day"),
+    )
+    .await;
+    assert_eq!(count(&r, "north returns returns-ease 09h"), (10, 0));
+    assert_eq!(r.totals[0].figures.n, 13);
+    // The whole site, per touchpoint: north's desk too.
+    let r = report(
+        &c,
+        &admin,
+        "from=2026-11-01&to=2026-11-30&site=north&by=hour_of_day",
+    )
+    .await;
+    assert_eq!(count(&r, "north desk desk-ease 11h"), (3, 0));
+    assert_eq!(count(&r, "north returns returns-ease 09h"), (9, 1));
+
     let r = report(&c, &admin, &format!("{WEEK}&{place}&by=weekday")).await;
     assert_eq!(count(&r, "north returns returns-ease weekday 1"), (4, 2));
     assert_eq!(count(&r, "north returns returns-ease weekday 3"), (2, 1));
@@ -326,41 +368,57 @@ async fn days_hours_weeks_months_hours_of_day_and_weekdays() {
 #[tokio::test]
 async fn pages_hold_at_most_the_limit_and_the_cursor_leads_through_all() {
     let (c, admin) = data_set().await;
-    let first = format!("v1/report?{WEEK}&group=device&limit=2");
-    let mut path = first.clone();
-    let mut pages = Vec::new();
-    loop {
-        let r = client()
-            .get(format!("{}{path}", c.url))
-            .bearer_auth(admin.expose())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let link = r
-            .headers()
-            .get("link")
-            .map(|l| l.to_str().unwrap().to_owned());
-        let report: Report = r.json().await.unwrap();
-        assert!(report.groups.len() <= 2);
-        let total: u64 = report.totals.iter().map(|t| t.figures.n).sum();
-        assert_eq!(total, 12, "the totals cover every page");
-        pages.push(labels(&report));
-        match (report.next_cursor, link) {
-            (Some(cursor), Some(link)) => {
-                assert!(link.contains(&format!("cursor={cursor}")), "{link}");
-                assert!(link.ends_with("; rel=\"next\""), "{link}");
-                // Follow the Link header as a client would.
-                path = link[2..link.find('>').unwrap()].to_owned();
+    // Pages of days and hours are cut by storage; of other buckets, after counting.
+    for cut in [
+        "group=device",
+        "group=touchpoint",
+        "group=site",
+        "group=question&by=hour",
+        "group=touchpoint&by=weekday",
+    ] {
+        let whole = report(&c, &admin, &format!("{WEEK}&{cut}")).await;
+        let mut path = format!("v1/report?{WEEK}&{cut}&limit=2");
+        let mut seen: Vec<ReportGroup> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let r = client()
+                .get(format!("{}{path}", c.url))
+                .bearer_auth(admin.expose())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let link = r
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().unwrap().to_owned());
+            let page: Report = r.json().await.unwrap();
+            assert!(page.groups.len() <= 2);
+            assert_eq!(
+                page.totals, whole.totals,
+                "{cut}: the totals cover every page"
+            );
+            seen.extend(page.groups);
+            pages += 1;
+            match (page.next_cursor, link) {
+                (Some(cursor), Some(link)) => {
+                    assert!(link.contains(&format!("cursor={cursor}")), "{link}");
+                    assert!(link.ends_with("; rel=\"next\""), "{link}");
+                    // Follow the Link header as a client would.
+                    path = link[2..link.find('>').unwrap()].to_owned();
+                }
+                (None, None) => break,
+                other => panic!("{cut}: cursor and Link disagree: {other:?}"),
             }
-            (None, None) => break,
-            other => panic!("cursor and Link disagree: {other:?}"),
         }
+        assert_eq!(
+            seen, whole.groups,
+            "{cut}: every group once, in order, with its previous figures"
+        );
+        assert_eq!(pages, whole.groups.len().div_ceil(2), "{cut}");
     }
-    let seen: Vec<String> = pages.concat();
-    let whole = report(&c, &admin, &format!("{WEEK}&group=device")).await;
-    assert_eq!(seen, labels(&whole), "every group once, in order");
-    assert_eq!(pages.len(), 3);
+    let by_device = report(&c, &admin, &format!("{WEEK}&group=device")).await;
+    assert_eq!(by_device.groups.len(), 6);
 
     for bad in [
         "limit=0",

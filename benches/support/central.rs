@@ -1,5 +1,6 @@
 //! The collector the benchmarks' terminals talk to: `ces-collector`'s routes on 127.0.0.1:0
-//! with an SQLite file, on a runtime of its own, devices enrolled, no rate limit.
+//! with an SQLite file, on a runtime of its own, devices enrolled, an admin token, no rate
+//! limit.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -16,6 +17,8 @@ pub struct Central {
     pub url: String,
     /// Each enrolled device's id and credential, in the order given.
     pub credentials: Vec<(String, Credential)>,
+    /// An admin token for reads.
+    pub admin: Credential,
     runtime: tokio::runtime::Runtime,
     shutdown: CancellationToken,
 }
@@ -23,35 +26,58 @@ pub struct Central {
 impl Central {
     /// A collector with its database in `dir` and the devices `ids` enrolled.
     pub fn start(dir: &Path, ids: impl IntoIterator<Item = String>) -> Central {
+        let devices = ids
+            .into_iter()
+            .map(|id| (id, "bench-site".to_owned(), "bench-desk".to_owned()));
+        Central::start_fleet(dir, devices, true)
+    }
+
+    /// A collector with its database in `dir` and `devices` (id, site, touchpoint)
+    /// enrolled; `rollups` false stores answers without counting them (to measure the cost).
+    pub fn start_fleet(
+        dir: &Path,
+        devices: impl IntoIterator<Item = (String, String, String)>,
+        rollups: bool,
+    ) -> Central {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
         let db = dir.join("collector.db");
-        let storage = Arc::new(SqliteStorage::open(&db).expect("the collector database"));
+        let storage = if rollups {
+            SqliteStorage::open(&db)
+        } else {
+            SqliteStorage::open_without_rollups(&db)
+        };
+        let storage = Arc::new(storage.expect("the collector database"));
         let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
         settings.limits = Limits {
             device_requests_per_second: 1_000_000,
             device_burst: 1_000_000,
             ..Limits::default()
         };
-        let ids: Vec<String> = ids.into_iter().collect();
+        let devices: Vec<(String, String, String)> = devices.into_iter().collect();
         let shutdown = CancellationToken::new();
+        let admin = Credential::generate(Kind::Admin);
         let (url, credentials) = runtime.block_on(async {
             let mut credentials = vec![];
-            for id in ids {
+            for (id, site, touchpoint) in devices {
                 let c = Credential::generate(Kind::Device);
                 let device = NewDevice {
                     id: id.clone(),
-                    site: "bench-site".into(),
-                    touchpoint: "bench-desk".into(),
+                    site,
+                    touchpoint,
                     credential_hash: c.hash(),
                     created_at_ms: 0,
                 };
                 storage.add_device(device).await.expect("device added");
                 credentials.push((id, c));
             }
+            storage
+                .add_admin_token("bench", &admin.hash(), 0)
+                .await
+                .expect("admin token added");
             let collector = Collector::bind(settings, storage)
                 .await
                 .expect("the collector binds");
@@ -62,6 +88,7 @@ impl Central {
         Central {
             url,
             credentials,
+            admin,
             runtime,
             shutdown,
         }

@@ -8,11 +8,14 @@ mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::civil::Date;
+
 pub use period::{Bucket, By, Period};
 pub use table::{csv, table};
 
 use crate::collector::storage::{
-    AnswerFilter, CountQuery, GroupCounts, Grouping, Storage, StorageError,
+    AnswerFilter, CountPage, CountQuery, GroupCounts, GroupKey, Grouping, Storage, StorageError,
+    TimeSplit,
 };
 use crate::survey::{Direction, Scale};
 use crate::wire::{DateRange, Figures, Report, ReportGroup};
@@ -32,18 +35,18 @@ pub struct Request {
     pub limit: Option<usize>,
 }
 
-/// A group's identity: its bucket first, so that groups sort by time and then by place.
+/// A group's identity, in the order groups sort: time, then question, then place.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     bucket: Bucket,
+    question: Question,
     site: Option<String>,
     touchpoint: Option<String>,
     device: Option<String>,
-    question: Question,
 }
 
 /// What figures may be added up over: one question version on one scale.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Question {
     id: String,
     version: u32,
@@ -51,14 +54,35 @@ struct Question {
     direction: Direction,
 }
 
+/// Questions sort as storage sorts them: by id, version, and scale and direction by name.
+impl Ord for Question {
+    fn cmp(&self, other: &Question) -> std::cmp::Ordering {
+        let key = |q: &Question| {
+            (
+                q.id.clone(),
+                q.version,
+                q.scale.as_str(),
+                q.direction.as_str(),
+            )
+        };
+        key(self).cmp(&key(other))
+    }
+}
+
+impl PartialOrd for Question {
+    fn partial_cmp(&self, other: &Question) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// Counted answers per score (index 0 is score 1) and suppressed taps.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Counts {
+struct Tally {
     scores: Vec<u64>,
     suppressed: u64,
 }
 
-impl Counts {
+impl Tally {
     fn add(&mut self, scores: &[u64], suppressed: u64) {
         if self.scores.len() < scores.len() {
             self.scores.resize(scores.len(), 0);
@@ -78,6 +102,28 @@ pub struct Cursor(Key);
 const CURSOR_SEPARATOR: char = '~';
 
 impl Cursor {
+    /// The group the cursor names, for storage to page after it.
+    fn group_key(&self) -> GroupKey {
+        let k = &self.0;
+        let (date, hour) = match &k.bucket {
+            Bucket::Day(d) | Bucket::Week(d) | Bucket::Month(d) => (Some(d.clone()), None),
+            Bucket::Hour(d, h) => (Some(d.clone()), Some(*h)),
+            Bucket::HourOfDay(h) => (None, Some(*h)),
+            Bucket::Weekday(_) | Bucket::Period => (None, None),
+        };
+        GroupKey {
+            date,
+            hour,
+            site: k.site.clone(),
+            touchpoint: k.touchpoint.clone(),
+            device: k.device.clone(),
+            question_id: k.question.id.clone(),
+            question_version: k.question.version,
+            scale: k.question.scale,
+            direction: k.question.direction,
+        }
+    }
+
     /// Reads a cursor given out by a report by `by`.
     pub fn parse(by: By, text: &str) -> Result<Cursor, String> {
         let refused = || format!("cursor: {text:?} is not one a report by {by:?} gave out");
@@ -135,8 +181,23 @@ impl std::fmt::Display for Cursor {
     }
 }
 
-/// Reads the counts a report needs from storage (the period's, and the previous period's
-/// when both dates are given) and builds it.
+/// The score counts a report is built from.
+#[derive(Clone, Debug, Default)]
+pub struct Counts {
+    /// The period's groups: all of them, or the page and maybe more.
+    pub groups: Vec<GroupCounts>,
+    /// The same groups of the previous period, when compared (at least those the page
+    /// needs).
+    pub previous: Option<Vec<GroupCounts>>,
+    /// The whole period per question (group `question`, no time split).
+    pub totals: Vec<GroupCounts>,
+    /// The same for the previous period, when compared.
+    pub previous_totals: Option<Vec<GroupCounts>>,
+}
+
+/// Reads the counts a report needs from storage and builds it: the period's groups (only the
+/// page, for days and hours, whose order storage can page in), the totals, and when both dates
+/// are given the previous period's figures for the groups shown.
 pub async fn read(
     storage: &dyn Storage,
     filter: AnswerFilter,
@@ -149,52 +210,92 @@ pub async fn read(
         _ => None,
     };
     let time = req.by.split();
-    let previous = match req.period.and_then(|p| p.previous()) {
-        Some(p) => {
-            let filter = AnswerFilter {
-                from: Some(p.from.to_string()),
-                to: Some(p.to.to_string()),
-                ..filter.clone()
-            };
-            let query = CountQuery {
-                filter,
-                group,
-                time,
-            };
-            Some(storage.report_counts(query).await?)
-        }
-        None => None,
+    let page = match (req.by, req.limit) {
+        (By::Day | By::Hour, Some(limit)) => Some(CountPage {
+            after: req.after.as_ref().map(Cursor::group_key),
+            groups: limit.saturating_add(1),
+        }),
+        _ => None,
     };
-    let current = storage
-        .report_counts(CountQuery {
-            filter,
-            group,
-            time,
-        })
+    let paged = page.is_some();
+    let count = |filter: AnswerFilter, group, time, page| CountQuery {
+        filter,
+        group,
+        time,
+        page,
+    };
+    let groups = storage
+        .report_counts(count(filter.clone(), group, time, page))
         .await?;
-    Ok(build(&req, current, previous))
+    // Totals add up every group: those read already unless storage gave only a page.
+    let totals = if paged {
+        let query = count(filter.clone(), Grouping::Question, TimeSplit::None, None);
+        storage.report_counts(query).await?
+    } else {
+        groups.clone()
+    };
+    let (mut previous, mut previous_totals) = (None, None);
+    if let Some((period, before)) = req.period.and_then(|p| Some((p, p.previous()?))) {
+        let within = |from: Date, to: Date| AnswerFilter {
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            ..filter.clone()
+        };
+        // A page needs only the earlier days of its own buckets.
+        let needed = if paged {
+            let back: Vec<Date> = groups
+                .iter()
+                .filter_map(|g| Bucket::of(req.by, g.date.as_deref(), g.hour))
+                .filter_map(|b| period.back(&b))
+                .filter_map(|b| b.label().get(..10).and_then(|d| d.parse().ok()))
+                .collect();
+            back.iter()
+                .min()
+                .zip(back.iter().max())
+                .map(|(a, b)| (*a, *b))
+        } else {
+            Some((before.from, before.to))
+        };
+        previous = Some(match needed {
+            Some((from, to)) => {
+                let query = count(within(from, to), group, time, None);
+                storage.report_counts(query).await?
+            }
+            None => Vec::new(),
+        });
+        previous_totals = Some(if paged {
+            let whole = within(before.from, before.to);
+            let query = count(whole, Grouping::Question, TimeSplit::None, None);
+            storage.report_counts(query).await?
+        } else {
+            previous.clone().unwrap_or_default()
+        });
+    }
+    let counts = Counts {
+        groups,
+        previous,
+        totals,
+        previous_totals,
+    };
+    Ok(build(&req, counts))
 }
 
-/// Turns score counts into the report: `current` for the period, `previous` for the equal
-/// period before it (when the request has a period). Groups whose answers were all suppressed
-/// are kept (n = 0, figures absent) so that misuse stays visible.
-pub fn build(
-    req: &Request,
-    current: Vec<GroupCounts>,
-    previous: Option<Vec<GroupCounts>>,
-) -> Report {
-    let now = fold(req.by, current);
-    let before = previous.map(|p| fold(req.by, p));
+/// Turns score counts into the report. Groups whose answers were all suppressed are kept
+/// (n = 0, figures absent) so that misuse stays visible.
+pub fn build(req: &Request, counts: Counts) -> Report {
+    let now = fold(req.by, counts.groups);
+    let before = counts.previous.map(|p| fold(req.by, p));
     let compare = req.period.filter(|_| before.is_some());
 
-    let mut totals: BTreeMap<Question, (Counts, Counts)> = BTreeMap::new();
-    for (key, counts) in &now {
-        let t = totals.entry(key.question.clone()).or_default();
-        t.0.add(&counts.scores, counts.suppressed);
+    let mut totals: BTreeMap<Question, (Tally, Tally)> = BTreeMap::new();
+    for (key, tally) in fold(By::Period, counts.totals) {
+        let t = totals.entry(key.question).or_default();
+        t.0.add(&tally.scores, tally.suppressed);
     }
-    for (key, counts) in before.iter().flatten() {
-        let t = totals.entry(key.question.clone()).or_default();
-        t.1.add(&counts.scores, counts.suppressed);
+    let before_totals = counts.previous_totals.map(|p| fold(By::Period, p));
+    for (key, tally) in before_totals.into_iter().flatten() {
+        let t = totals.entry(key.question).or_default();
+        t.1.add(&tally.scores, tally.suppressed);
     }
     let scales: BTreeSet<Scale> = totals.keys().map(|q| q.scale).collect();
 
@@ -206,7 +307,7 @@ pub fn build(
     let limit = req.limit.unwrap_or(usize::MAX);
     let mut groups = Vec::new();
     let mut last = None;
-    for (key, counts) in page.by_ref().take(limit) {
+    for (key, tally) in page.by_ref().take(limit) {
         let previous = compare.map(|period| {
             let earlier = period.back(&key.bucket).and_then(|bucket| {
                 before.as_ref()?.get(&Key {
@@ -214,9 +315,9 @@ pub fn build(
                     ..key.clone()
                 })
             });
-            figures(key.question.scale, earlier.unwrap_or(&Counts::default()))
+            figures(key.question.scale, earlier.unwrap_or(&Tally::default()))
         });
-        let mut g = group(&key.question, counts, req.min_n, previous);
+        let mut g = group(&key.question, tally, req.min_n, previous);
         key.bucket.fill(&mut g);
         (g.site, g.touchpoint, g.device) =
             (key.site.clone(), key.touchpoint.clone(), key.device.clone());
@@ -246,8 +347,8 @@ pub fn build(
 }
 
 /// Adds storage's counts up per report group.
-fn fold(by: By, counts: Vec<GroupCounts>) -> BTreeMap<Key, Counts> {
-    let mut groups: BTreeMap<Key, Counts> = BTreeMap::new();
+fn fold(by: By, counts: Vec<GroupCounts>) -> BTreeMap<Key, Tally> {
+    let mut groups: BTreeMap<Key, Tally> = BTreeMap::new();
     for g in counts {
         let Some(bucket) = Bucket::of(by, g.date.as_deref(), g.hour) else {
             continue;
@@ -270,7 +371,7 @@ fn fold(by: By, counts: Vec<GroupCounts>) -> BTreeMap<Key, Counts> {
 }
 
 /// A report group of one question with no place or time filled in yet.
-fn group(q: &Question, counts: &Counts, min_n: u64, previous: Option<Figures>) -> ReportGroup {
+fn group(q: &Question, counts: &Tally, min_n: u64, previous: Option<Figures>) -> ReportGroup {
     let figures = figures(q.scale, counts);
     ReportGroup {
         site: None,
@@ -293,7 +394,7 @@ fn group(q: &Question, counts: &Counts, min_n: u64, previous: Option<Figures>) -
 }
 
 /// n, mean, % easy and % difficult of counts on a scale.
-fn figures(scale: Scale, counts: &Counts) -> Figures {
+fn figures(scale: Scale, counts: &Tally) -> Figures {
     let mut distribution = counts.scores.clone();
     distribution.resize(usize::from(scale.max()), 0);
     let n: u64 = distribution.iter().sum();
@@ -342,6 +443,15 @@ mod tests {
         }
     }
 
+    /// Counts as storage gives them for a report of `groups` without a comparison.
+    fn all(groups: Vec<GroupCounts>) -> Counts {
+        Counts {
+            totals: groups.clone(),
+            groups,
+            ..Counts::default()
+        }
+    }
+
     #[test]
     fn ces7_figures_by_hand() {
         // Scores 1, 2, 5, 6, 6, 7, 7, 7: n 8, sum 41, mean 5.125;
@@ -352,7 +462,7 @@ mod tests {
             vec![1, 1, 0, 0, 1, 2, 3],
             4,
         )];
-        let r = build(&Request::default(), day, None);
+        let r = build(&Request::default(), all(day));
         let g = &r.groups[0].figures;
         assert_eq!(g.n, 8);
         assert_eq!(g.mean, Some(5.125));
@@ -366,7 +476,7 @@ mod tests {
     #[test]
     fn a_group_of_only_suppressed_taps_has_no_figures() {
         let day = vec![counts(Scale::Smiley3, "2026-11-24", vec![0, 0, 0], 40)];
-        let r = build(&Request::default(), day, None);
+        let r = build(&Request::default(), all(day));
         let g = &r.groups[0].figures;
         assert_eq!((g.n, g.mean, g.pct_easy), (0, None, None));
         assert_eq!(g.suppressed, 40);
@@ -390,7 +500,7 @@ mod tests {
         };
         let mut seen = Vec::new();
         loop {
-            let r = build(&req, days.clone(), None);
+            let r = build(&req, all(days.clone()));
             seen.extend(r.groups.iter().map(|g| g.date.clone().unwrap()));
             assert_eq!(r.totals[0].figures.n, 9, "totals cover every page");
             match r.next_cursor {

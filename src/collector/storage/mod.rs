@@ -105,6 +105,31 @@ pub struct CountQuery {
     pub filter: AnswerFilter,
     pub group: Grouping,
     pub time: TimeSplit,
+    /// Only this page of groups, in the order of [`GroupKey`]; all when `None`.
+    pub page: Option<CountPage>,
+}
+
+/// A page of report groups: at most `groups`, starting after `after`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountPage {
+    pub after: Option<GroupKey>,
+    pub groups: usize,
+}
+
+/// A report group's identity: its time, question and place, as far as the query keys by
+/// them. Groups sort by time, then question (id, version, scale, direction), then place
+/// (site, touchpoint, device), text byte by byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupKey {
+    pub date: Option<String>,
+    pub hour: Option<u8>,
+    pub site: Option<String>,
+    pub touchpoint: Option<String>,
+    pub device: Option<String>,
+    pub question_id: String,
+    pub question_version: u32,
+    pub scale: Scale,
+    pub direction: Direction,
 }
 
 /// How many answers of each score one report group holds; the CES maths is done elsewhere.

@@ -4,6 +4,7 @@
 
 mod fleet;
 mod read;
+mod rollups;
 mod schema;
 mod writer;
 
@@ -17,7 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use tokio::sync::mpsc;
 
 use super::{
-    AnswerFilter, CheckedAnswer, ConfigTarget, CountQuery, DeviceIdentity, Enrolment, GroupCounts,
+    AnswerFilter, ConfigTarget, CountQuery, DeviceIdentity, Enrolment, GroupCounts,
     HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode, Storage, StorageError,
     Verification,
 };
@@ -31,6 +32,9 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 pub struct SqliteStorage {
     writer: writer::Writer,
     readers: Pool,
+    /// Whether stored answers are counted in the rollups: always, but for measuring what
+    /// counting costs ([`SqliteStorage::open_without_rollups`]).
+    rollups: bool,
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,6 +62,18 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             writer: writer::Writer::spawn(path.to_owned(), conn),
             readers,
+            rollups: true,
+        })
+    }
+
+    /// Opens the database like [`SqliteStorage::open`] but stores answers without counting
+    /// them in the rollups, so that a benchmark can measure what the rollups cost. Reports
+    /// of answers stored this way are empty and `verify` finds them missing: the collector
+    /// never opens a database this way.
+    pub fn open_without_rollups(path: &Path) -> Result<SqliteStorage, StorageError> {
+        Ok(SqliteStorage {
+            rollups: false,
+            ..SqliteStorage::open(path)?
         })
     }
 
@@ -120,8 +136,9 @@ impl Storage for SqliteStorage {
     }
 
     async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
+        let rollups = self.rollups;
         self.writer
-            .write(move |c| insert_batch(c, &batch).map_err(sql_error))
+            .write(move |c| insert_batch(c, &batch, rollups).map_err(sql_error))
             .await
     }
 
@@ -288,11 +305,11 @@ impl Storage for SqliteStorage {
     }
 
     async fn verify_counts(&self) -> Result<Verification, StorageError> {
-        self.read(read::verify_counts).await
+        self.read(rollups::verify_counts).await
     }
 
     async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
-        self.read(move |c| read::report_counts(c, &query)).await
+        self.read(move |c| rollups::report_counts(c, &query)).await
     }
 }
 
@@ -303,7 +320,11 @@ impl From<rusqlite::Error> for StorageError {
 }
 
 /// Inserts a batch's answers once each and says what became of each.
-fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<AnswerResult>> {
+fn insert_batch(
+    c: &Connection,
+    b: &IncomingBatch,
+    rollups: bool,
+) -> rusqlite::Result<Vec<AnswerResult>> {
     let mut insert = c.prepare_cached(
         "INSERT INTO answers (id, device_id, site, touchpoint, seq, boot_id, question_id,
             question_version, language, scale, direction, score, low, reason, suppressed, input,
@@ -318,7 +339,7 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
     let mut results = Vec::with_capacity(b.answers.len());
     let mut accepted = 0i64;
     // The rollup rows this batch adds to, with how many new answers each.
-    let mut counts: BTreeMap<CountKey<'_>, i64> = BTreeMap::new();
+    let mut counts: BTreeMap<rollups::CountKey<'_>, i64> = BTreeMap::new();
     for checked in &b.answers {
         let a = &checked.wire;
         let id = a.id.to_string();
@@ -350,7 +371,9 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
         ])?;
         let (status, reason) = if added == 1 {
             accepted += 1;
-            *counts.entry(CountKey::of(checked)).or_default() += 1;
+            if rollups {
+                *counts.entry(rollups::CountKey::of(checked)).or_default() += 1;
+            }
             (AnswerStatus::Accepted, None)
         } else {
             let stored_for: String = owner.query_row([&id], |r| r.get(0))?;
@@ -367,29 +390,7 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
             reason,
         });
     }
-    let mut count = c.prepare_cached(
-        "INSERT INTO answer_counts (local_date, site, touchpoint, device_id, question_id,
-            question_version, scale, direction, local_hour, score, suppressed, reason, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT DO UPDATE SET n = n + excluded.n",
-    )?;
-    for (k, n) in counts {
-        count.execute(params![
-            k.local_date,
-            d.site,
-            d.touchpoint,
-            d.id,
-            k.question_id,
-            k.question_version,
-            k.scale.as_str(),
-            k.direction.as_str(),
-            k.local_hour,
-            k.score,
-            k.suppressed,
-            k.reason,
-            n
-        ])?;
-    }
+    rollups::count_batch(c, d, &counts)?;
     c.prepare_cached(
         "UPDATE devices SET answers = answers + ?2, last_seen_ms = ?3, last_upload_ms = ?3,
             clock_skew_ms = ?4
@@ -397,36 +398,4 @@ fn insert_batch(c: &Connection, b: &IncomingBatch) -> rusqlite::Result<Vec<Answe
     )?
     .execute(params![d.id, accepted, b.received_at_ms, b.clock_skew_ms])?;
     Ok(results)
-}
-
-/// The rollup row an answer of one device counts in (`answer_counts`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct CountKey<'a> {
-    local_date: &'a str,
-    question_id: &'a str,
-    question_version: u32,
-    scale: crate::survey::Scale,
-    direction: crate::survey::Direction,
-    local_hour: u8,
-    score: u8,
-    suppressed: bool,
-    /// `""` when the visitor gave none.
-    reason: &'a str,
-}
-
-impl<'a> CountKey<'a> {
-    fn of(checked: &'a CheckedAnswer) -> CountKey<'a> {
-        let a = &checked.wire;
-        CountKey {
-            local_date: &checked.local_date,
-            question_id: &a.question_id,
-            question_version: a.question_version,
-            scale: a.scale,
-            direction: a.direction,
-            local_hour: checked.local_hour,
-            score: a.score,
-            suppressed: a.suppressed,
-            reason: a.reason.as_deref().unwrap_or(""),
-        }
-    }
 }

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 const V1: &str = "
@@ -123,6 +123,86 @@ SELECT local_date, site, touchpoint, device_id, question_id, question_version, s
 FROM answers
 GROUP BY local_date, site, touchpoint, device_id, question_id, question_version, scale,
     direction, local_hour, score, suppressed, coalesce(reason, '');
+";
+
+/// Rollups for reads at fleet scale: `day_counts` (per touchpoint, question and local day)
+/// and `site_day_counts` (per site, question and local day) hold the counted answers per
+/// score in columns `n1` … `n7`, and the suppressed taps, one row per group; reports over the
+/// whole fleet read these. `hour_counts` (per month, touchpoint, question, weekday and hour)
+/// answers a place's hours of the day and weekdays over whole months in a few hundred rows
+/// however busy the place. Their keys start with the day and the question, the order reports
+/// group in, so that SQLite adds them up as it reads them; and today's rows lie together, so
+/// that keeping them writes few pages. Kept in the transaction that stores the answers, like
+/// `answer_counts`; back-filled here from it.
+const V4: &str = "
+CREATE TABLE day_counts (
+    local_date       TEXT NOT NULL,
+    site             TEXT NOT NULL,
+    touchpoint       TEXT NOT NULL,
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    n1 INTEGER NOT NULL, n2 INTEGER NOT NULL, n3 INTEGER NOT NULL, n4 INTEGER NOT NULL,
+    n5 INTEGER NOT NULL, n6 INTEGER NOT NULL, n7 INTEGER NOT NULL,
+    suppressed       INTEGER NOT NULL,
+    PRIMARY KEY (local_date, question_id, question_version, scale, direction, site, touchpoint)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE site_day_counts (
+    local_date       TEXT NOT NULL,
+    site             TEXT NOT NULL,
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    n1 INTEGER NOT NULL, n2 INTEGER NOT NULL, n3 INTEGER NOT NULL, n4 INTEGER NOT NULL,
+    n5 INTEGER NOT NULL, n6 INTEGER NOT NULL, n7 INTEGER NOT NULL,
+    suppressed       INTEGER NOT NULL,
+    PRIMARY KEY (local_date, question_id, question_version, scale, direction, site)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE hour_counts (
+    month            TEXT NOT NULL,
+    site             TEXT NOT NULL,
+    touchpoint       TEXT NOT NULL,
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    weekday          INTEGER NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+    local_hour       INTEGER NOT NULL,
+    n1 INTEGER NOT NULL, n2 INTEGER NOT NULL, n3 INTEGER NOT NULL, n4 INTEGER NOT NULL,
+    n5 INTEGER NOT NULL, n6 INTEGER NOT NULL, n7 INTEGER NOT NULL,
+    suppressed       INTEGER NOT NULL,
+    PRIMARY KEY (month, site, touchpoint, question_id, question_version, scale, direction,
+        weekday, local_hour)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO hour_counts
+SELECT substr(local_date, 1, 7), site, touchpoint, question_id, question_version, scale,
+    direction, CAST(strftime('%u', local_date) AS INTEGER), local_hour,
+    sum(n * (score = 1 AND NOT suppressed)), sum(n * (score = 2 AND NOT suppressed)),
+    sum(n * (score = 3 AND NOT suppressed)), sum(n * (score = 4 AND NOT suppressed)),
+    sum(n * (score = 5 AND NOT suppressed)), sum(n * (score = 6 AND NOT suppressed)),
+    sum(n * (score = 7 AND NOT suppressed)), sum(n * suppressed)
+FROM answer_counts
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+
+INSERT INTO day_counts
+SELECT local_date, site, touchpoint, question_id, question_version, scale, direction,
+    sum(n * (score = 1 AND NOT suppressed)), sum(n * (score = 2 AND NOT suppressed)),
+    sum(n * (score = 3 AND NOT suppressed)), sum(n * (score = 4 AND NOT suppressed)),
+    sum(n * (score = 5 AND NOT suppressed)), sum(n * (score = 6 AND NOT suppressed)),
+    sum(n * (score = 7 AND NOT suppressed)), sum(n * suppressed)
+FROM answer_counts
+GROUP BY local_date, site, touchpoint, question_id, question_version, scale, direction;
+
+INSERT INTO site_day_counts
+SELECT local_date, site, question_id, question_version, scale, direction,
+    sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(n6), sum(n7), sum(suppressed)
+FROM day_counts
+GROUP BY local_date, site, question_id, question_version, scale, direction;
 ";
 
 #[cfg(test)]
