@@ -1,8 +1,9 @@
 //! Central read benchmark: a collector filled with a year of answers from 1,000 terminals
 //! (100 sites of 10 touchpoints) through its real upload route, then the reads central teams
 //! make, timed from a client on loopback: the report for the year by day (per touchpoint, and
-//! for the whole fleet per question), the last 7 days, and one place by hour of day. Also the
-//! ingest rate of the fill, with rollups and without them.
+//! for the whole fleet per question), the last 7 days, one place by hour of day, and one
+//! site's answers of the last 7 days exported. Also the ingest rate of the fill, with rollups
+//! and without them.
 //!
 //! Prints, per size, answers per second of the fill and p50/p99 of each read.
 //! Run with `cargo bench --bench reports` (1 and 10 million answers; `-- --answers 200000`
@@ -81,8 +82,16 @@ fn main() {
                 format!("by=hour_of_day&{place}&from=2025-12-01&to=2026-11-30"),
             ),
         ];
-        for (name, query) in reads {
-            let url = format!("{}v1/report?{query}", central.url);
+        let export = (
+            "export, one site's last 7 days as CSV",
+            "export?format=csv&site=site-007&from=2026-11-24&to=2026-11-30".to_owned(),
+        );
+        let reads = reads
+            .into_iter()
+            .map(|(name, query)| (name, format!("report?{query}")))
+            .chain([export]);
+        for (name, path) in reads {
+            let url = format!("{}v1/{path}", central.url);
             let (mut times, bytes) = central.time_reads(&url, RUNS);
             println!(
                 "  {name}: {} ({bytes} bytes)",

@@ -1,7 +1,8 @@
 //! The collector's read queries on SQLite: credential lookups, the fleet, exports and the
 //! score counts behind the report. Every function runs on a pooled read-only connection.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use tokio::sync::mpsc;
 
 use crate::collector::storage::{AnswerFilter, DeviceIdentity, StorageError};
@@ -78,24 +79,56 @@ pub fn devices(c: &Connection, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, S
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The WHERE clause of a filter, with its parameters in order ?1 … ?5.
-const FILTER: &str = "(?1 IS NULL OR local_date >= ?1) AND (?2 IS NULL OR local_date <= ?2)
-    AND (?3 IS NULL OR site = ?3) AND (?4 IS NULL OR touchpoint = ?4)
-    AND (?5 IS NULL OR device_id = ?5)";
+/// The conditions of a filter on a table of answers or counts, one for each part that is
+/// given (so that SQLite can use an index on them), with their values appended to `values`
+/// and numbered after those already there. A device's site and touchpoint are added when
+/// the filter names no site, so that rows kept by place are found by it.
+pub fn filter_conditions(f: &AnswerFilter, values: &mut Vec<Value>) -> Vec<String> {
+    let device_place = f.device.clone().filter(|_| f.site.is_none());
+    let mut conditions = Vec::new();
+    for (sql, value) in [
+        ("local_date >= ?", &f.from),
+        ("local_date <= ?", &f.to),
+        ("site = ?", &f.site),
+        ("touchpoint = ?", &f.touchpoint),
+        ("device_id = ?", &f.device),
+        (
+            "site = (SELECT site FROM devices WHERE id = ?)",
+            &device_place,
+        ),
+        (
+            "touchpoint = (SELECT touchpoint FROM devices WHERE id = ?)",
+            &device_place,
+        ),
+    ] {
+        if let Some(v) = value {
+            values.push(Value::Text(v.clone()));
+            conditions.push(sql.replace('?', &format!("?{}", values.len())));
+        }
+    }
+    conditions
+}
 
 pub fn export(
     c: &Connection,
     f: &AnswerFilter,
     rows: &mpsc::Sender<ExportRow>,
 ) -> Result<(), StorageError> {
+    let mut values = Vec::new();
+    let conditions = filter_conditions(f, &mut values);
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
     let mut stmt = c.prepare(&format!(
         "SELECT id, device_id, site, touchpoint, seq, boot_id, question_id, question_version,
             language, scale, direction, score, low, reason, suppressed, input, device_time,
             device_time_ms, clock_trusted, received_at_ms, clock_skew_ms, local_date,
             local_hour, time_estimated
-         FROM answers WHERE {FILTER} ORDER BY received_at_ms, id"
+         FROM answers {filter} ORDER BY received_at_ms, id"
     ))?;
-    let mut found = stmt.query(params![f.from, f.to, f.site, f.touchpoint, f.device])?;
+    let mut found = stmt.query(params_from_iter(values))?;
     while let Some(r) = found.next()? {
         let row = ExportRow {
             id: text_column(r, 0)?,

@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
+use super::super::read::filter_conditions;
 use crate::collector::storage::{
     AnswerFilter, CountQuery, GroupCounts, Grouping, StorageError, TimeSplit,
 };
@@ -230,30 +231,8 @@ fn from_table(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCounts>, Storag
     .collect();
 
     let f = &q.filter;
-    let mut conditions: Vec<String> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    // The device's place too, so that its rows are found among each day's by their place.
-    let device_place = f.device.clone().filter(|_| f.site.is_none());
-    for (sql, value) in [
-        ("local_date >= ?", &f.from),
-        ("local_date <= ?", &f.to),
-        ("site = ?", &f.site),
-        ("touchpoint = ?", &f.touchpoint),
-        ("device_id = ?", &f.device),
-        (
-            "site = (SELECT site FROM devices WHERE id = ?)",
-            &device_place,
-        ),
-        (
-            "touchpoint = (SELECT touchpoint FROM devices WHERE id = ?)",
-            &device_place,
-        ),
-    ] {
-        if let Some(v) = value {
-            values.push(Value::Text(v.clone()));
-            conditions.push(sql.replace('?', &format!("?{}", values.len())));
-        }
-    }
+    let mut conditions = filter_conditions(f, &mut values);
     let mut page = String::new();
     if let Some(p) = &q.page {
         if let Some(after) = &p.after {
