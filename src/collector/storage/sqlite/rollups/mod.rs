@@ -10,7 +10,8 @@ mod verify;
 
 use std::collections::BTreeMap;
 
-use rusqlite::{CachedStatement, Connection, ToSql, params};
+use rusqlite::types::Value;
+use rusqlite::{CachedStatement, Connection, ToSql, params, params_from_iter};
 
 pub use read::report_counts;
 pub use verify::verify_counts;
@@ -83,30 +84,10 @@ pub fn count_batch(
     d: &DeviceIdentity,
     counts: &BTreeMap<CountKey<'_>, i64>,
 ) -> rusqlite::Result<()> {
-    let mut fine = c.prepare_cached(
-        "INSERT INTO answer_counts (local_date, site, touchpoint, device_id, question_id,
-            question_version, scale, direction, local_hour, score, suppressed, reason, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT DO UPDATE SET n = n + excluded.n",
-    )?;
+    add_fine_rows(c, d, counts)?;
     let mut days: BTreeMap<DayKey<'_>, ScoreColumns> = BTreeMap::new();
     let mut hours: BTreeMap<HourKey<'_>, ScoreColumns> = BTreeMap::new();
     for (k, &n) in counts {
-        fine.execute(params![
-            k.local_date,
-            d.site,
-            d.touchpoint,
-            d.id,
-            k.question_id,
-            k.question_version,
-            k.scale.as_str(),
-            k.direction.as_str(),
-            k.local_hour,
-            k.score,
-            k.suppressed,
-            k.reason,
-            n
-        ])?;
         let day = (
             k.local_date,
             k.question_id,
@@ -206,4 +187,66 @@ fn add_to_row(
         insert.execute(&*row)?;
     }
     Ok(())
+}
+
+/// `answer_counts` rows written by one statement: a batch's rows go in statements of this
+/// many, the rest one by one, so that SQLite runs a few statements per batch, not one per row.
+const FINE_ROWS_AT_ONCE: usize = 16;
+
+/// Adds a batch's counts to `answer_counts`.
+fn add_fine_rows(
+    c: &Connection,
+    d: &DeviceIdentity,
+    counts: &BTreeMap<CountKey<'_>, i64>,
+) -> rusqlite::Result<()> {
+    let insert = |rows: usize| {
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let places: Vec<String> = (1..=13).map(|i| format!("?{}", r * 13 + i)).collect();
+                format!("({})", places.join(", "))
+            })
+            .collect();
+        format!(
+            "INSERT INTO answer_counts (local_date, site, touchpoint, device_id, question_id,
+                question_version, scale, direction, local_hour, score, suppressed, reason, n)
+             VALUES {}
+             ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            tuples.join(", ")
+        )
+    };
+    let rows: Vec<(&CountKey<'_>, &i64)> = counts.iter().collect();
+    let mut chunks = rows.chunks_exact(FINE_ROWS_AT_ONCE);
+    for chunk in chunks.by_ref() {
+        let mut statement = c.prepare_cached(&insert(FINE_ROWS_AT_ONCE))?;
+        statement.execute(params_from_iter(fine_values(d, chunk)))?;
+    }
+    let mut one = c.prepare_cached(&insert(1))?;
+    for row in chunks.remainder() {
+        one.execute(params_from_iter(fine_values(d, std::slice::from_ref(row))))?;
+    }
+    Ok(())
+}
+
+/// The parameters of `answer_counts` rows, 13 a row.
+fn fine_values(d: &DeviceIdentity, rows: &[(&CountKey<'_>, &i64)]) -> Vec<Value> {
+    let text = |s: &str| Value::Text(s.to_owned());
+    let mut values = Vec::with_capacity(rows.len() * 13);
+    for (k, n) in rows {
+        values.extend([
+            text(k.local_date),
+            text(&d.site),
+            text(&d.touchpoint),
+            text(&d.id),
+            text(k.question_id),
+            Value::Integer(i64::from(k.question_version)),
+            text(k.scale.as_str()),
+            text(k.direction.as_str()),
+            Value::Integer(i64::from(k.local_hour)),
+            Value::Integer(i64::from(k.score)),
+            Value::Integer(i64::from(k.suppressed)),
+            text(k.reason),
+            Value::Integer(**n),
+        ]);
+    }
+    values
 }
