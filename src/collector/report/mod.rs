@@ -3,6 +3,7 @@
 //! them, the minimum-n rule, and pages with a cursor. Pure, so that every backend reports the
 //! same figures.
 
+mod key;
 mod period;
 mod table;
 
@@ -10,14 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 
+pub use key::Cursor;
+use key::{Key, Question};
 pub use period::{Bucket, By, Period};
 pub use table::{csv, table};
 
 use crate::collector::storage::{
-    AnswerFilter, CountPage, CountQuery, GroupCounts, GroupKey, Grouping, Storage, StorageError,
-    TimeSplit,
+    AnswerFilter, CountPage, CountQuery, GroupCounts, Grouping, Storage, StorageError, TimeSplit,
 };
-use crate::survey::{Direction, Scale};
+use crate::survey::Scale;
 use crate::wire::{DateRange, Figures, Report, ReportGroup};
 
 /// How a report is cut: its buckets, the minimum-n rule, its period (for the comparison) and
@@ -33,46 +35,6 @@ pub struct Request {
     pub after: Option<Cursor>,
     /// At most this many groups; all when `None`.
     pub limit: Option<usize>,
-}
-
-/// A group's identity, in the order groups sort: time, then question, then place.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    bucket: Bucket,
-    question: Question,
-    site: Option<String>,
-    touchpoint: Option<String>,
-    device: Option<String>,
-}
-
-/// What figures may be added up over: one question version on one scale.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Question {
-    id: String,
-    version: u32,
-    scale: Scale,
-    direction: Direction,
-}
-
-/// Questions sort as storage sorts them: by id, version, and scale and direction by name.
-impl Ord for Question {
-    fn cmp(&self, other: &Question) -> std::cmp::Ordering {
-        let key = |q: &Question| {
-            (
-                q.id.clone(),
-                q.version,
-                q.scale.as_str(),
-                q.direction.as_str(),
-            )
-        };
-        key(self).cmp(&key(other))
-    }
-}
-
-impl PartialOrd for Question {
-    fn partial_cmp(&self, other: &Question) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
 }
 
 /// Counted answers per score (index 0 is score 1) and suppressed taps.
@@ -91,93 +53,6 @@ impl Tally {
             *sum += n;
         }
         self.suppressed += suppressed;
-    }
-}
-
-/// Where a page ends: the last group it showed, as an opaque text for `cursor=`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cursor(Key);
-
-/// Separates a cursor's parts; names never hold it.
-const CURSOR_SEPARATOR: char = '~';
-
-impl Cursor {
-    /// The group the cursor names, for storage to page after it.
-    fn group_key(&self) -> GroupKey {
-        let k = &self.0;
-        let (date, hour) = match &k.bucket {
-            Bucket::Day(d) | Bucket::Week(d) | Bucket::Month(d) => (Some(d.clone()), None),
-            Bucket::Hour(d, h) => (Some(d.clone()), Some(*h)),
-            Bucket::HourOfDay(h) => (None, Some(*h)),
-            Bucket::Weekday(_) | Bucket::Period => (None, None),
-        };
-        GroupKey {
-            date,
-            hour,
-            site: k.site.clone(),
-            touchpoint: k.touchpoint.clone(),
-            device: k.device.clone(),
-            question_id: k.question.id.clone(),
-            question_version: k.question.version,
-            scale: k.question.scale,
-            direction: k.question.direction,
-        }
-    }
-
-    /// Reads a cursor given out by a report by `by`.
-    pub fn parse(by: By, text: &str) -> Result<Cursor, String> {
-        let refused = || format!("cursor: {text:?} is not one a report by {by:?} gave out");
-        let parts: Vec<&str> = text.split(CURSOR_SEPARATOR).collect();
-        let [
-            bucket,
-            site,
-            touchpoint,
-            device,
-            id,
-            version,
-            scale,
-            direction,
-        ] = parts[..]
-        else {
-            return Err(refused());
-        };
-        let name = |s: &str| -> Result<Option<String>, String> {
-            match s {
-                "" => Ok(None),
-                s if crate::survey::is_name(s) => Ok(Some(s.to_owned())),
-                _ => Err(refused()),
-            }
-        };
-        Ok(Cursor(Key {
-            bucket: Bucket::parse(by, bucket).ok_or_else(refused)?,
-            site: name(site)?,
-            touchpoint: name(touchpoint)?,
-            device: name(device)?,
-            question: Question {
-                id: name(id)?.ok_or_else(refused)?,
-                version: version.parse().map_err(|_| refused())?,
-                scale: Scale::from_name(scale).ok_or_else(refused)?,
-                direction: serde_json::from_value(direction.into()).map_err(|_| refused())?,
-            },
-        }))
-    }
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let k = &self.0;
-        let name = |n: &Option<String>| n.clone().unwrap_or_default();
-        let parts = [
-            k.bucket.label(),
-            name(&k.site),
-            name(&k.touchpoint),
-            name(&k.device),
-            k.question.id.clone(),
-            k.question.version.to_string(),
-            k.question.scale.as_str().to_owned(),
-            k.question.direction.as_str().to_owned(),
-        ];
-        f.write_str(&parts.join(&CURSOR_SEPARATOR.to_string()))
     }
 }
 
@@ -247,7 +122,7 @@ pub async fn read(
                 .iter()
                 .filter_map(|g| Bucket::of(req.by, g.date.as_deref(), g.hour))
                 .filter_map(|b| period.back(&b))
-                .filter_map(|b| b.label().get(..10).and_then(|d| d.parse().ok()))
+                .filter_map(|b| b.first_day())
                 .collect();
             back.iter()
                 .min()
@@ -426,6 +301,7 @@ fn percent(part: u64, whole: u64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::survey::Direction;
 
     fn counts(scale: Scale, date: &str, counts: Vec<u64>, suppressed: u64) -> GroupCounts {
         GroupCounts {

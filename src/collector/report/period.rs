@@ -98,6 +98,16 @@ impl Bucket {
         }
     }
 
+    /// The bucket's first day, when it is a span of days.
+    pub fn first_day(&self) -> Option<Date> {
+        match self {
+            Bucket::Day(d) | Bucket::Hour(d, _) | Bucket::Week(d) | Bucket::Month(d) => {
+                d.parse().ok()
+            }
+            Bucket::HourOfDay(_) | Bucket::Weekday(_) | Bucket::Period => None,
+        }
+    }
+
     /// Writes the bucket into a report group's time fields.
     pub fn fill(&self, g: &mut ReportGroup) {
         match self {
