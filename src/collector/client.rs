@@ -34,11 +34,15 @@ impl TrustedProxies {
 /// The client's address for a request. Without a connection address (a router called
 /// directly, not through the server) it is the unspecified address.
 pub fn address(parts: &Parts, trusted: &TrustedProxies) -> IpAddr {
-    let peer = parts
+    forwarded_for(peer(parts), &parts.headers, trusted)
+}
+
+/// The address the request's connection came from (a proxy, or the client itself).
+pub fn peer(parts: &Parts) -> IpAddr {
+    parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| canonical(c.0.ip()));
-    forwarded_for(peer, &parts.headers, trusted)
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| canonical(c.0.ip()))
 }
 
 /// Walks `X-Forwarded-For` from the nearest hop back while the hops are trusted proxies:

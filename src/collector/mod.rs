@@ -9,12 +9,14 @@
 //! - `enrol`: one-time enrolment codes traded for a credential and a survey config.
 //! - `ingest`: what terminals send. `validate`: the rules an answer must meet (pure).
 //! - `read`: what central teams read. `report`: the CES maths. `export`: CSV and JSON rows.
+//! - `dashboard`: the web pages central teams log in to (overview, places, fleet).
 //! - `error`: how routes fail (status, JSON body, `Retry-After`).
 //!
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
 
 pub mod auth;
 pub mod client;
+pub mod dashboard;
 pub mod enrol;
 pub mod error;
 pub mod export;
@@ -50,6 +52,8 @@ const ENROL_PER_ADDRESS: (u32, u32) = (1, 10);
 const ENROL_IN_ALL: (u32, u32) = (20, 200);
 /// Unknown credentials per client address before it is turned away (per second, at once).
 const FAILED_AUTH_PER_ADDRESS: (u32, u32) = (1, 20);
+/// Dashboard logins and password setups per client address (per second, at once).
+const LOGIN_PER_ADDRESS: (u32, u32) = (1, 10);
 /// How often the limiters forget the addresses and devices whose quota is full again.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
@@ -61,6 +65,7 @@ pub struct State {
     enrol_per_address: KeyedLimiter<IpAddr>,
     enrol_in_all: GlobalLimiter,
     failed_auth: FailedAuth,
+    login_per_address: KeyedLimiter<IpAddr>,
 }
 
 fn too_many(message: &str, wait: Duration) -> ApiError {
@@ -76,6 +81,7 @@ impl State {
             enrol_per_address: KeyedLimiter::new(ENROL_PER_ADDRESS.0, ENROL_PER_ADDRESS.1),
             enrol_in_all: GlobalLimiter::new(ENROL_IN_ALL.0, ENROL_IN_ALL.1),
             failed_auth: FailedAuth::new(FAILED_AUTH_PER_ADDRESS.0, FAILED_AUTH_PER_ADDRESS.1),
+            login_per_address: KeyedLimiter::new(LOGIN_PER_ADDRESS.0, LOGIN_PER_ADDRESS.1),
             storage,
             settings,
         }
@@ -103,6 +109,11 @@ impl State {
             .map_err(|wait| too_many("too many enrolment attempts; try again shortly", wait))
     }
 
+    /// Counts a login or password setup from `client`.
+    fn login_limit(&self, client: IpAddr) -> Result<(), Duration> {
+        self.login_per_address.check(&limit::address_key(client))
+    }
+
     /// The client address of a request (`X-Forwarded-For` only from a trusted proxy).
     fn client(&self, parts: &axum::http::request::Parts) -> IpAddr {
         client::address(parts, &self.settings.trusted_proxies)
@@ -112,6 +123,7 @@ impl State {
         self.limiter.forget_idle();
         self.enrol_per_address.forget_idle();
         self.failed_auth.forget_idle();
+        self.login_per_address.forget_idle();
     }
 }
 
@@ -138,6 +150,7 @@ fn routes(state: Arc<State>) -> Router {
         .route("/v1/report", get(read::report))
         .route("/v1/devices", get(read::devices))
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(dashboard::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

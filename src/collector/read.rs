@@ -1,4 +1,5 @@
-//! What central teams read, behind an admin token: `GET /v1/export` (CSV or JSON, streamed),
+//! What central teams read, with an admin token (every site) or a dashboard session (the
+//! person's sites, enforced in the queries): `GET /v1/export` (CSV or JSON, streamed),
 //! `GET /v1/report` (the CES report per place, question and time bucket, paged) and
 //! `GET /v1/devices` (the fleet).
 
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::collector::State;
-use crate::collector::auth::Admin;
+use crate::collector::dashboard::access::Reader;
 use crate::collector::error::ApiError;
 use crate::collector::export::{Encoder, Format};
 use crate::collector::report::{self, By};
@@ -71,6 +72,7 @@ impl ReadQuery {
             site: name("site", &self.site)?,
             touchpoint: name("touchpoint", &self.touchpoint)?,
             device: name("device", &self.device)?,
+            sites: None,
         };
         if let (Some(f), Some(t)) = (&filter.from, &filter.to)
             && f > t
@@ -130,7 +132,7 @@ const CHUNK: usize = 64 * 1024;
 
 pub async fn export(
     Shared(state): Shared<Arc<State>>,
-    _: Admin,
+    reader: Reader,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
@@ -139,7 +141,7 @@ pub async fn export(
             "by, group, min_n, limit and cursor apply to /v1/report only",
         ));
     }
-    let filter = q.filter().map_err(ApiError::bad_request)?;
+    let filter = reader.scoped(q.filter().map_err(ApiError::bad_request)?)?;
     let format = q.format.unwrap_or(Format::Csv);
     let (tx, rx) = mpsc::channel::<ExportRow>(1024);
     let storage = state.storage.clone();
@@ -191,12 +193,12 @@ pub async fn export(
 
 pub async fn report(
     Shared(state): Shared<Arc<State>>,
-    _: Admin,
+    reader: Reader,
     uri: Uri,
     q: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    let filter = q.filter().map_err(ApiError::bad_request)?;
+    let filter = reader.scoped(q.filter().map_err(ApiError::bad_request)?)?;
     let (group, request) = q.report().map_err(ApiError::bad_request)?;
     let report = report::read(state.storage.as_ref(), filter, group, request).await?;
     let next = report
@@ -230,8 +232,10 @@ fn next_page(query: &str, cursor: &str) -> Option<HeaderValue> {
 
 pub async fn devices(
     Shared(state): Shared<Arc<State>>,
-    _: Admin,
+    reader: Reader,
 ) -> Result<Json<Vec<DeviceStatus>>, ApiError> {
     let flag = i64::try_from(state.settings.skew_flag.as_millis()).unwrap_or(i64::MAX);
-    Ok(Json(state.storage.devices(flag).await?))
+    let mut devices = state.storage.devices(flag).await?;
+    devices.retain(|d| reader.may_see(&d.site));
+    Ok(Json(devices))
 }

@@ -20,6 +20,29 @@ pub struct Settings {
     pub limits: Limits,
     /// A device clock further off than this is flagged in the fleet view.
     pub skew_flag: Duration,
+    pub dashboard: Dashboard,
+}
+
+/// How the dashboard shows things.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dashboard {
+    /// The address people open the dashboard at (`https://ces.example.org`), for the setup
+    /// links `user add` prints; with `https` the session cookie is sent only over https.
+    pub public_url: Option<url::Url>,
+    /// Places with fewer counted answers in a period are shown as too few to rank.
+    pub min_answers: u64,
+    /// A terminal not heard from for this long needs attention.
+    pub silent_after: Duration,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Dashboard {
+            public_url: None,
+            min_answers: 20,
+            silent_after: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// What one request may carry and how often a device may send.
@@ -70,6 +93,7 @@ impl Settings {
             database,
             limits: Limits::default(),
             skew_flag: Duration::from_secs(120),
+            dashboard: Dashboard::default(),
         }
     }
 
@@ -184,6 +208,42 @@ impl Settings {
             )?;
             s.skew_flag = Duration::from_secs(secs);
         }
+        if let Some(d) = raw.dashboard {
+            let defaults = Dashboard::default();
+            let public_url = d
+                .public_url
+                .map(|u| {
+                    url::Url::parse(&u)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                        .ok_or_else(|| {
+                            err(
+                                "dashboard.public_url",
+                                format!("{u:?} is not an http:// or https:// address"),
+                            )
+                        })
+                })
+                .transpose()?;
+            let min_answers = within(
+                "dashboard.min_answers",
+                d.min_answers,
+                defaults.min_answers,
+                1,
+                1_000_000,
+            )?;
+            let silent = within(
+                "dashboard.silent_after_minutes",
+                d.silent_after_minutes,
+                defaults.silent_after.as_secs() / 60,
+                1,
+                100_000,
+            )?;
+            s.dashboard = Dashboard {
+                public_url,
+                min_answers,
+                silent_after: Duration::from_secs(silent * 60),
+            };
+        }
         Ok(s)
     }
 }
@@ -198,6 +258,15 @@ struct Raw {
     #[serde(default)]
     limits: RawLimits,
     clock: Option<RawClock>,
+    dashboard: Option<RawDashboard>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDashboard {
+    public_url: Option<String>,
+    min_answers: Option<u64>,
+    silent_after_minutes: Option<u64>,
 }
 
 #[derive(Deserialize)]

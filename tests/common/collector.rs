@@ -5,7 +5,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
+use ces_kiosk::collector::dashboard::access;
+use ces_kiosk::collector::storage::{NewDevice, NewUser, Role, SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Limits, Settings};
 use ces_kiosk::credential::{Credential, Kind};
 use tokio_util::sync::CancellationToken;
@@ -118,6 +119,27 @@ impl TestCollector {
         self.on(async move { storage.add_admin_token(&name, &hash, 0).await })
             .unwrap();
         token
+    }
+
+    /// A dashboard account with its password set (as the setup page would).
+    pub fn add_person(&self, name: &str, role: Role, sites: &[&str], password: &str) {
+        let storage = self.storage.clone();
+        let code = format!("setup-{name}");
+        let user = NewUser {
+            name: name.into(),
+            role,
+            sites: sites.iter().map(|s| s.to_string()).collect(),
+            setup_hash: ces_kiosk::credential::hash_text(&code),
+            setup_expires_ms: i64::MAX,
+            at_ms: 0,
+        };
+        let phc = access::hash_password(password).unwrap();
+        self.on(async move {
+            storage.add_user(user).await?;
+            let hash = ces_kiosk::credential::hash_text(&code);
+            storage.set_password(&hash, &phc, 1).await
+        })
+        .unwrap();
     }
 
     /// Every stored answer id of `device`, as the database holds them (with repeats, if any).

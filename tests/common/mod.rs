@@ -2,8 +2,10 @@
 //! renderer, and a kiosk on a fresh database.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod buttons;
 pub mod collector;
+pub mod dataset;
 pub mod fault_proxy;
 pub mod fleet;
 pub mod requests;

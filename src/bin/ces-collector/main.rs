@@ -4,6 +4,7 @@
 //! or command line.
 
 mod fleet;
+mod people;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ enum Command {
     /// Add and revoke the admin tokens central teams read exports and reports with.
     #[command(subcommand)]
     AdminToken(fleet::TokenCommand),
+    /// Add, list, disable and reset the people who log in to the dashboard.
+    #[command(subcommand)]
+    User(people::UserCommand),
     /// Write stored answers as CSV or JSON.
     Export {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -164,6 +168,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Config(command) => fleet::config(command, storage).await?,
         Command::AdminToken(command) => fleet::token(command, storage).await?,
+        Command::User(command) => people::user(command, storage, &settings).await?,
         Command::Export {
             format,
             filter,

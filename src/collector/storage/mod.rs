@@ -2,6 +2,7 @@
 //! every route uses, and its embedded SQLite implementation. A PostgreSQL implementation
 //! plugs in behind the same trait without touching the routes.
 
+pub mod people;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::survey::{Direction, Scale};
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, SurveyConfig, WireAnswer};
+pub use people::{Failure, LoginAccount, NewSession, NewUser, Role, SessionUser, Setup, User};
 
 pub use sqlite::{SqliteStorage, migrations as sqlite_migrations};
 
@@ -71,6 +73,8 @@ pub struct AnswerFilter {
     pub site: Option<String>,
     pub touchpoint: Option<String>,
     pub device: Option<String>,
+    /// Only answers of these sites: the sites a viewer may see. `None` for every site.
+    pub sites: Option<Vec<String>>,
 }
 
 /// Which places a report's groups are: each a site, a touchpoint (within its site), a
@@ -148,6 +152,17 @@ pub struct GroupCounts {
     /// Counted answers per score: index 0 is score 1.
     pub counts: Vec<u64>,
     pub suppressed: u64,
+}
+
+/// How often one follow-up reason was given after a low score of one question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReasonCount {
+    pub question_id: String,
+    pub question_version: u32,
+    pub scale: Scale,
+    pub direction: Direction,
+    pub reason: String,
+    pub n: u64,
 }
 
 /// A rollup row that does not match a recount of the stored answers.
@@ -296,4 +311,59 @@ pub trait Storage: Send + Sync + 'static {
     /// Score counts per place of the grouping, question, scale and time of the split, from
     /// the rollups: never a scan of the answers.
     async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError>;
+
+    /// The follow-up reasons given in the filter's answers, per question, from the rollups.
+    async fn reason_counts(&self, filter: AnswerFilter) -> Result<Vec<ReasonCount>, StorageError>;
+    /// Adds a dashboard account waiting for its setup code; a taken name is a conflict.
+    async fn add_user(&self, user: NewUser) -> Result<(), StorageError>;
+
+    /// Every account, by name.
+    async fn users(&self) -> Result<Vec<User>, StorageError>;
+
+    /// Disables an account (its setup code too) and ends its sessions.
+    async fn disable_user(&self, name: &str, at_ms: i64) -> Result<(), StorageError>;
+
+    /// Clears an account's password, lock and disablement, ends its sessions, and gives it a
+    /// new setup code.
+    async fn reset_user(
+        &self,
+        name: &str,
+        setup_hash: &str,
+        expires_ms: i64,
+    ) -> Result<(), StorageError>;
+
+    /// Sets the password (an Argon2id PHC string) of the account whose setup code has this
+    /// hash, and uses the code up.
+    async fn set_password(
+        &self,
+        setup_hash: &str,
+        password_phc: &str,
+        at_ms: i64,
+    ) -> Result<Setup, StorageError>;
+
+    /// What a login needs of the account named `name`.
+    async fn login_account(&self, name: &str) -> Result<Option<LoginAccount>, StorageError>;
+
+    /// Counts a wrong password for the account; every `lock_after`-th in a row locks it for
+    /// `lock_ms`.
+    async fn login_failed(
+        &self,
+        user_id: i64,
+        at_ms: i64,
+        lock_after: u32,
+        lock_ms: i64,
+    ) -> Result<Failure, StorageError>;
+
+    /// Starts a session (clearing the account's failures) and drops expired ones.
+    async fn start_session(&self, session: NewSession) -> Result<(), StorageError>;
+
+    /// The person behind an unexpired session of an enabled account.
+    async fn session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StorageError>;
+
+    /// Ends a session (logout).
+    async fn end_session(&self, id_hash: &str) -> Result<(), StorageError>;
 }

@@ -3,6 +3,7 @@
 //! read-only connections (`read`), so exports never hold up uploads.
 
 mod fleet;
+mod people;
 mod read;
 mod rollups;
 mod schema;
@@ -17,10 +18,11 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use tokio::sync::mpsc;
 
+use super::people::{Failure, LoginAccount, NewSession, NewUser, SessionUser, Setup, User};
 use super::{
     AnswerFilter, ConfigTarget, CountQuery, DeviceIdentity, Enrolment, GroupCounts,
-    HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode, Storage, StorageError,
-    Verification,
+    HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode, ReasonCount, Storage,
+    StorageError, Verification,
 };
 use crate::wire::{AnswerResult, AnswerStatus, DeviceStatus, ExportRow, SurveyConfig};
 
@@ -310,6 +312,88 @@ impl Storage for SqliteStorage {
 
     async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
         self.read(move |c| rollups::report_counts(c, &query)).await
+    }
+
+    async fn reason_counts(&self, filter: AnswerFilter) -> Result<Vec<ReasonCount>, StorageError> {
+        self.read(move |c| rollups::reason_counts(c, &filter)).await
+    }
+
+    async fn add_user(&self, user: NewUser) -> Result<(), StorageError> {
+        self.writer.write(move |c| people::add_user(c, &user)).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StorageError> {
+        self.read(people::users).await
+    }
+
+    async fn disable_user(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |c| people::disable_user(c, &name, at_ms))
+            .await
+    }
+
+    async fn reset_user(
+        &self,
+        name: &str,
+        setup_hash: &str,
+        expires_ms: i64,
+    ) -> Result<(), StorageError> {
+        let (name, hash) = (name.to_owned(), setup_hash.to_owned());
+        self.writer
+            .write(move |c| people::reset_user(c, &name, &hash, expires_ms))
+            .await
+    }
+
+    async fn set_password(
+        &self,
+        setup_hash: &str,
+        password_phc: &str,
+        at_ms: i64,
+    ) -> Result<Setup, StorageError> {
+        let (hash, phc) = (setup_hash.to_owned(), password_phc.to_owned());
+        self.writer
+            .write(move |c| people::set_password(c, &hash, &phc, at_ms))
+            .await
+    }
+
+    async fn login_account(&self, name: &str) -> Result<Option<LoginAccount>, StorageError> {
+        let name = name.to_owned();
+        self.read(move |c| people::login_account(c, &name)).await
+    }
+
+    async fn login_failed(
+        &self,
+        user_id: i64,
+        at_ms: i64,
+        lock_after: u32,
+        lock_ms: i64,
+    ) -> Result<Failure, StorageError> {
+        self.writer
+            .write(move |c| people::login_failed(c, user_id, at_ms, lock_after, lock_ms))
+            .await
+    }
+
+    async fn start_session(&self, session: NewSession) -> Result<(), StorageError> {
+        self.writer
+            .write(move |c| people::start_session(c, &session))
+            .await
+    }
+
+    async fn session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StorageError> {
+        let hash = id_hash.to_owned();
+        self.read(move |c| people::session(c, &hash, now_ms)).await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<(), StorageError> {
+        let hash = id_hash.to_owned();
+        self.writer
+            .write(move |c| people::end_session(c, &hash))
+            .await
     }
 }
 

@@ -82,7 +82,8 @@ pub fn devices(c: &Connection, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, S
 /// The conditions of a filter on a table of answers or counts, one for each part that is
 /// given (so that SQLite can use an index on them), with their values appended to `values`
 /// and numbered after those already there. A device's site and touchpoint are added when
-/// the filter names no site, so that rows kept by place are found by it.
+/// the filter names no site, so that rows kept by place are found by it. A viewer's sites
+/// become `site IN (…)`: nothing outside them is read.
 pub fn filter_conditions(f: &AnswerFilter, values: &mut Vec<Value>) -> Vec<String> {
     let device_place = f.device.clone().filter(|_| f.site.is_none());
     let mut conditions = Vec::new();
@@ -106,7 +107,19 @@ pub fn filter_conditions(f: &AnswerFilter, values: &mut Vec<Value>) -> Vec<Strin
             conditions.push(sql.replace('?', &format!("?{}", values.len())));
         }
     }
+    conditions.extend(sites_condition(f, values));
     conditions
+}
+
+/// `site IN (…)` for a filter limited to some sites (a viewer's), with its values appended.
+pub fn sites_condition(f: &AnswerFilter, values: &mut Vec<Value>) -> Option<String> {
+    let sites = f.sites.as_ref()?;
+    let mut marks = Vec::with_capacity(sites.len());
+    for site in sites {
+        values.push(Value::Text(site.clone()));
+        marks.push(format!("?{}", values.len()));
+    }
+    Some(format!("site IN ({})", marks.join(", ")))
 }
 
 pub fn export(

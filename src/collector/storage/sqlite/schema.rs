@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 const V1: &str = "
@@ -203,6 +203,40 @@ SELECT local_date, site, question_id, question_version, scale, direction,
     sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(n6), sum(n7), sum(suppressed)
 FROM day_counts
 GROUP BY local_date, site, question_id, question_version, scale, direction;
+";
+
+/// People who use the dashboard, the sites a viewer is bound to, and their sessions. A
+/// password is kept only as an Argon2id PHC string; a setup code and a session id only as
+/// their SHA-256.
+const V5: &str = "
+CREATE TABLE users (
+    id                INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL UNIQUE,
+    role              TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_phc      TEXT,                    -- NULL until the person sets one
+    setup_sha256      TEXT UNIQUE,             -- the one-time setup code, until used
+    setup_expires_ms  INTEGER,
+    created_at_ms     INTEGER NOT NULL,
+    disabled_at_ms    INTEGER,
+    failed_logins     INTEGER NOT NULL DEFAULT 0,
+    locked_until_ms   INTEGER
+) STRICT;
+
+CREATE TABLE user_sites (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    site    TEXT NOT NULL,
+    PRIMARY KEY (user_id, site)
+) STRICT;
+
+CREATE TABLE sessions (
+    id_sha256      TEXT PRIMARY KEY NOT NULL,  -- the cookie's value itself is never stored
+    user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf           TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    expires_at_ms  INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX sessions_by_user ON sessions (user_id);
 ";
 
 #[cfg(test)]

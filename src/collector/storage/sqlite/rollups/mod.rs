@@ -6,6 +6,7 @@
 //! the smallest table that holds what a report asks for, recounted by [`verify_counts`].
 
 mod read;
+mod reasons;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, ToSql, params, params_from_iter};
 
 pub use read::report_counts;
+pub use reasons::reason_counts;
 pub use verify::verify_counts;
 
 use crate::collector::storage::{CheckedAnswer, DeviceIdentity};

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::super::read::filter_conditions;
+use super::super::read::{filter_conditions, sites_condition};
 use crate::collector::storage::{
     AnswerFilter, CountQuery, GroupCounts, Grouping, StorageError, TimeSplit,
 };
@@ -160,6 +160,7 @@ fn by_months(
             conditions.push(format!("{column} = ?{}", values.len()));
         }
     }
+    conditions.extend(sites_condition(f, &mut values));
     let place = match q.group {
         Grouping::Question => "NULL, NULL",
         Grouping::Site => "site, NULL",
@@ -272,20 +273,8 @@ fn from_table(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCounts>, Storag
     // One place's (or device's) rows: looked up day by day, as each day's rows are sorted
     // by place, instead of reading every place's rows of the period.
     let (days, from) = if table == Table::Fine && (f.site.is_some() || f.device.is_some()) {
-        let mut bound = |given: &Option<String>, end: &str| match given {
-            Some(d) => {
-                values.push(Value::Text(d.clone()));
-                format!("?{}", values.len())
-            }
-            None => format!("(SELECT {end}(local_date) FROM answer_counts)"),
-        };
-        let (first, last) = (bound(&f.from, "min"), bound(&f.to, "max"));
-        conditions.push("local_date = days.day".to_owned());
         (
-            format!(
-                "WITH RECURSIVE days(day) AS (SELECT {first} UNION ALL
-                    SELECT date(day, '+1 day') FROM days WHERE day < {last})"
-            ),
+            place_days(f, &mut values, &mut conditions),
             "days CROSS JOIN answer_counts",
         )
     } else {
@@ -310,6 +299,28 @@ fn from_table(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCounts>, Storag
     );
     let groups = read_groups(c, &sql, values, per_day)?;
     Ok(if per_day { merged(groups) } else { groups })
+}
+
+/// The `days` CTE over which one place's `answer_counts` rows are looked up day by day (as
+/// each day's rows are sorted by place), with its condition added to `conditions`.
+pub(super) fn place_days(
+    f: &AnswerFilter,
+    values: &mut Vec<Value>,
+    conditions: &mut Vec<String>,
+) -> String {
+    let mut bound = |given: &Option<String>, end: &str| match given {
+        Some(d) => {
+            values.push(Value::Text(d.clone()));
+            format!("?{}", values.len())
+        }
+        None => format!("(SELECT {end}(local_date) FROM answer_counts)"),
+    };
+    let (first, last) = (bound(&f.from, "min"), bound(&f.to, "max"));
+    conditions.push("local_date = days.day".to_owned());
+    format!(
+        "WITH RECURSIVE days(day) AS (SELECT {first} UNION ALL
+            SELECT date(day, '+1 day') FROM days WHERE day < {last})"
+    )
 }
 
 /// Runs a counting query whose columns are site, touchpoint, device, question id and

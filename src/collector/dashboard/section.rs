@@ -1,0 +1,134 @@
+//! One question's part of a page: its key figures with their change, and its daily trend as
+//! a chart and a table. Questions, versions and scales each get their own part: never mixed.
+
+use super::chart::{self, Day};
+use super::period::{Dates, PageQuery};
+use super::texts::Texts;
+use super::view::{self, Cell, Table, Tile};
+use crate::wire::{Report, ReportGroup};
+
+/// A question's key figures and trend over the period.
+pub struct Section {
+    /// `returns-ease v1 (ces7)`.
+    pub name: String,
+    pub key: String,
+    pub formula: String,
+    pub tiles: Vec<Tile>,
+    /// The trend chart (SVG made by `chart`, its texts escaped).
+    pub chart: String,
+    pub trend: Table,
+}
+
+/// The sections of `totals` (the period per question) with their days from `days` (the same
+/// filter by day, per question).
+pub fn sections(
+    t: &Texts,
+    q: &PageQuery,
+    path: &str,
+    dates: Dates,
+    totals: &Report,
+    days: &Report,
+) -> Vec<Section> {
+    totals
+        .groups
+        .iter()
+        .map(|g| section(t, q, path, dates, g, days))
+        .collect()
+}
+
+fn same_question(a: &ReportGroup, b: &ReportGroup) -> bool {
+    a.question_id == b.question_id
+        && a.question_version == b.question_version
+        && a.scale == b.scale
+        && a.direction == b.direction
+}
+
+fn section(
+    t: &Texts,
+    q: &PageQuery,
+    path: &str,
+    dates: Dates,
+    total: &ReportGroup,
+    days: &Report,
+) -> Section {
+    let key = view::question_key(total);
+    let name = view::question_name(total);
+    let trend_days: Vec<Day> = dates
+        .days()
+        .map(|date| {
+            let label = date.to_string();
+            let found = days
+                .groups
+                .iter()
+                .find(|g| same_question(g, total) && g.date.as_deref() == Some(label.as_str()));
+            match found {
+                Some(g) => Day {
+                    date,
+                    n: g.figures.n,
+                    mean: g.figures.mean,
+                    pct_difficult: g.figures.pct_difficult,
+                },
+                None => Day {
+                    date,
+                    n: 0,
+                    mean: None,
+                    pct_difficult: None,
+                },
+            }
+        })
+        .collect();
+    let summary = format!(
+        "{}: {} {}, {} {}, {} {} ({} {} {} {})",
+        name,
+        t.get("answers"),
+        total.figures.n,
+        t.get("mean"),
+        view::mean(total.figures.mean),
+        t.get("pct_difficult"),
+        view::percent(total.figures.pct_difficult),
+        t.get("per_day_from"),
+        dates.from,
+        t.get("to"),
+        dates.to
+    );
+    let mean_label = format!("{} (1\u{2013}{})", t.get("mean"), total.scale.max());
+    let chart = chart::trend(
+        &trend_days,
+        total.scale.max(),
+        [t.get("pct_difficult"), &mean_label, t.get("answers")],
+        &summary,
+    );
+    let id = format!("trend-{key}");
+    let rows = trend_days
+        .iter()
+        .map(|d| {
+            vec![
+                Cell::text(d.date.to_string()),
+                Cell::number(d.n.to_string()),
+                Cell::number(view::mean(d.mean)),
+                Cell::number(view::percent(d.pct_difficult)),
+            ]
+        })
+        .collect();
+    let trend = Table {
+        csv_href: q.href(path, &[("table", Some(&id)), ("format", Some("csv"))]),
+        id,
+        caption: format!("{} \u{2013} {}", t.get("trend_per_day"), name),
+        headers: vec![
+            t.get("date").to_owned(),
+            t.get("answers").to_owned(),
+            t.get("mean").to_owned(),
+            t.get("pct_difficult").to_owned(),
+        ],
+        rows,
+        empty: t.get("no_answers").to_owned(),
+    };
+    Section {
+        tiles: view::tiles(t, total),
+        formula: total.formula.clone(),
+        name,
+        key,
+        chart,
+        trend,
+    }
+}
