@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::collector::storage::{NewDevice, SqliteStorage, Storage, StorageError};
+use crate::collector::dashboard::access;
+use crate::collector::storage::{NewDevice, NewUser, Role, SqliteStorage, Storage, StorageError};
 use crate::collector::{Collector, Settings};
 use crate::config::{Config, ConfigError, Device, Upstream};
-use crate::credential::{Credential, Kind};
+use crate::credential::{self, Credential, Kind};
 
 /// The demo config, also shipped as `deploy/examples/demo.toml`.
 pub const DEMO_TOML: &str = include_str!("../deploy/examples/demo.toml");
@@ -29,7 +30,12 @@ pub struct DemoCollector {
     pub address: SocketAddr,
     /// A token for reading the demo's export and report.
     pub admin_token: Credential,
+    /// The dashboard's login: the name `demo` and this password.
+    pub dashboard_password: String,
 }
+
+/// The demo's dashboard account.
+pub const DASHBOARD_USER: &str = "demo";
 
 /// Starts a collector on 127.0.0.1 with its database in `data_dir` (`collector.db`), and
 /// enrols `device` in it. The credentials are kept in `data_dir` (mode 600), so the demo
@@ -68,6 +74,8 @@ pub async fn collector(
             .await?;
     }
 
+    let dashboard_password = dashboard_login(&storage, data_dir, now).await?;
+
     let settings = Settings::new(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         data_dir.join("collector.db"),
@@ -89,9 +97,52 @@ pub async fn collector(
             upstream,
             address,
             admin_token,
+            dashboard_password,
         },
         serve,
     ))
+}
+
+/// The demo dashboard's admin account `demo`, with its password kept in `data_dir`
+/// (`demo-dashboard-password`, mode 600) and set again if the account is new.
+async fn dashboard_login(
+    storage: &SqliteStorage,
+    data_dir: &Path,
+    now: i64,
+) -> anyhow::Result<String> {
+    let path = data_dir.join("demo-dashboard-password");
+    let password = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let password = access::random_token()[..16].to_owned();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            std::io::Write::write_all(&mut file, password.as_bytes())?;
+            password
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if storage.login_account(DASHBOARD_USER).await?.is_none() {
+        let code = access::random_token();
+        let user = NewUser {
+            name: DASHBOARD_USER.into(),
+            role: Role::Admin,
+            sites: Vec::new(),
+            setup_hash: credential::hash_text(&code),
+            setup_expires_ms: now + access::SETUP_MS,
+            at_ms: now,
+        };
+        storage.add_user(user).await?;
+        let phc = access::hash_password(&password).map_err(anyhow::Error::msg)?;
+        storage
+            .set_password(&credential::hash_text(&code), &phc, now)
+            .await?;
+    }
+    Ok(password)
 }
 
 /// Reads a credential kept in `path`, or makes one and keeps it there (mode 600).

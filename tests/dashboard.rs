@@ -16,6 +16,7 @@ use ces_kiosk::collector::storage::Role;
 use common::browser::Browser;
 use common::collector::{TestCollector, client};
 use common::dataset::fill;
+use common::requests::dashboard_session;
 use fantoccini::Locator;
 
 const PASSWORD: &str = "correct horse battery";
@@ -502,38 +503,7 @@ async fn forms_without_their_csrf_token_are_refused() {
         csp.contains("default-src 'none'") && !csp.contains("unsafe"),
         "{csp}"
     );
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
-    let token = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("ces_login=")
-        .to_owned();
-    let form = [
-        ("name", "anna"),
-        ("password", PASSWORD),
-        ("csrf", &token),
-        ("next", "/"),
-    ];
-    let r = http
-        .post(format!("{}login", c.url))
-        .header("cookie", format!("ces_login={token}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|v| v.starts_with("ces_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = dashboard_session(&c.url, "anna", PASSWORD).await;
     let r = http
         .post(format!("{}logout", c.url))
         .header("cookie", &session)

@@ -137,6 +137,7 @@ fn the_demo_syncs_a_click_to_its_own_collector() {
         .unwrap()
         .to_owned();
     let export = curl.split_whitespace().last().unwrap().to_owned();
+    let dashboard = wait_for("The dashboard:");
 
     let window = ["search", "--sync", "--onlyvisible", "--name", "^ces-kiosk$"];
     let resize = ["windowsize", "--sync", "%1", "800", "480"];
@@ -164,4 +165,25 @@ fn the_demo_syncs_a_click_to_its_own_collector() {
         "{csv}"
     );
     assert!(rows[0].contains(",ces7,higher_is_easier,6,"), "{csv}");
+
+    // The dashboard shows the demo terminal's answer to the login the demo printed.
+    let words: Vec<String> = dashboard
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(')').to_owned())
+        .collect();
+    let url = words.iter().find(|w| w.starts_with("http://")).unwrap();
+    let password = words.last().unwrap();
+    let page = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let session = common::requests::dashboard_session(url, "demo", password).await;
+        common::collector::client()
+            .get(url.as_str())
+            .header("cookie", session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(page.contains("demo-store / returns-desk"), "{page}");
 }

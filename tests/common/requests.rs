@@ -95,3 +95,42 @@ pub async fn get(c: &TestCollector, path: &str, token: &Credential) -> (u16, Str
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
+
+/// The value of the `Set-Cookie` header of `response` that sets `name`, as `name=value`.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+/// Logs in to the dashboard at `base` (ending in `/`) as a browser would, through the login
+/// form with its CSRF cookie, and returns the session cookie (`ces_session=…`).
+pub async fn dashboard_session(base: &str, name: &str, password: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(format!("{base}login")).send().await.unwrap();
+    let cookie = set_cookie(&page, "ces_login").expect("the login form sets its cookie");
+    let token = cookie.trim_start_matches("ces_login=").to_owned();
+    let form = [
+        ("name", name),
+        ("password", password),
+        ("csrf", &token),
+        ("next", "/"),
+    ];
+    let r = http
+        .post(format!("{base}login"))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "logged in as {name}");
+    set_cookie(&r, "ces_session").expect("a session cookie")
+}

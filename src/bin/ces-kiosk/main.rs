@@ -174,6 +174,11 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
         println!("The demo terminal syncs to its own collector at {url}. Read what it holds:");
         println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/report");
         println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/export");
+        println!(
+            "The dashboard: {url}/ (log in as {} with the password {})",
+            ces_kiosk::demo::DASHBOARD_USER,
+            collector.dashboard_password
+        );
         config.upstream = Some(collector.upstream);
     }
     let sync = match (&config.upstream, &background) {

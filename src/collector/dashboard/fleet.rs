@@ -139,6 +139,7 @@ pub async fn attention(
         .to_vec(),
         rows,
         empty: t.get("all_terminals_fine").to_owned(),
+        class: "",
     })
 }
 
@@ -210,6 +211,7 @@ pub async fn page(
         .to_vec(),
         rows,
         empty: t.get("no_terminals").to_owned(),
+        class: "",
     };
     if q.wants_csv() {
         return csv_download(&terminals);

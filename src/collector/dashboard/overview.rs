@@ -253,5 +253,6 @@ fn ranking(t: &Texts, q: &PageQuery, question: &ReportGroup, places: &Report, mi
         .to_vec(),
         rows,
         empty: t.get("no_answers").to_owned(),
+        class: "",
     }
 }

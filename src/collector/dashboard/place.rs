@@ -219,6 +219,7 @@ fn touchpoint_table(t: &Texts, q: &PageQuery, groups: &[ReportGroup]) -> Table {
         .to_vec(),
         rows,
         empty: t.get("no_answers").to_owned(),
+        class: "",
     }
 }
 
@@ -307,6 +308,7 @@ fn heatmap(
         headers,
         rows,
         empty: t.get("no_answers").to_owned(),
+        class: "heat",
     }
 }
 
@@ -354,6 +356,7 @@ fn distribution(t: &Texts, q: &PageQuery, total: &ReportGroup) -> Table {
             .to_vec(),
         rows,
         empty: t.get("no_answers").to_owned(),
+        class: "",
     }
 }
 
@@ -394,5 +397,6 @@ fn reason_table(t: &Texts, q: &PageQuery, total: &ReportGroup, reasons: &[Reason
             .to_vec(),
         rows,
         empty: t.get("no_reasons").to_owned(),
+        class: "",
     }
 }

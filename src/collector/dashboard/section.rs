@@ -122,6 +122,7 @@ fn section(
         ],
         rows,
         empty: t.get("no_answers").to_owned(),
+        class: "",
     };
     Section {
         tiles: view::tiles(t, total),

@@ -58,6 +58,8 @@ pub struct Table {
     pub csv_href: String,
     /// Said when there are no rows.
     pub empty: String,
+    /// A CSS class for the whole table (`heat` for a heatmap).
+    pub class: &'static str,
 }
 
 #[derive(askama::Template)]
@@ -77,6 +79,14 @@ impl Table {
         }
         .render()
         .unwrap_or_default()
+    }
+
+    /// Whether column `i` holds numbers (its header is then aligned like them).
+    pub fn numeric_column(&self, i: &usize) -> bool {
+        self.rows
+            .first()
+            .and_then(|r| r.get(*i))
+            .is_some_and(|c| c.numeric)
     }
 
     /// The CSV of the table: its headers, then its rows' texts, each cell made safe for a
