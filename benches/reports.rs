@@ -2,8 +2,9 @@
 //! (100 sites of 10 touchpoints) through its real upload route, then the reads central teams
 //! make, timed from a client on loopback: the report for the year by day (per touchpoint, and
 //! for the whole fleet per question), the last 7 days, one place by hour of day, and one
-//! site's answers of the last 7 days exported. Also the ingest rate of the fill, with rollups
-//! and without them.
+//! site's answers of the last 7 days exported; and the dashboard's pages (the overview, a
+//! place, a site, the fleet) for a month, a quarter and the year. Also the ingest rate of the
+//! fill, with rollups and without them.
 //!
 //! Prints, per size, answers per second of the fill and p50/p99 of each read.
 //! Run with `cargo bench --bench reports` (1 and 10 million answers; `-- --answers 200000`
@@ -92,9 +93,41 @@ fn main() {
             .chain([export]);
         for (name, path) in reads {
             let url = format!("{}v1/{path}", central.url);
-            let (mut times, bytes) = central.time_reads(&url, RUNS);
+            let (mut times, bytes) = central.time_reads(&url, RUNS, false);
             println!(
                 "  {name}: {} ({bytes} bytes)",
+                measure::stats(&mut times, "ms")
+            );
+        }
+        let month = "from=2026-11-01&to=2026-11-30";
+        let quarter = "from=2026-09-01&to=2026-11-30";
+        let year = "from=2025-12-01&to=2026-11-30";
+        let pages = [
+            ("overview, the last 30 days", format!("?{month}")),
+            ("overview, the year", format!("?{year}")),
+            (
+                "place (one touchpoint), the last 90 days",
+                format!("place?{place}&{quarter}"),
+            ),
+            (
+                "place (one touchpoint), the year",
+                format!("place?{place}&{year}"),
+            ),
+            (
+                "site (10 touchpoints), the last 90 days",
+                format!("place?site=site-007&{quarter}"),
+            ),
+            (
+                "site (10 touchpoints), the year",
+                format!("place?site=site-007&{year}"),
+            ),
+            ("fleet (1,000 terminals)", "fleet".to_owned()),
+        ];
+        for (name, path) in pages {
+            let url = format!("{}{path}", central.url);
+            let (mut times, bytes) = central.time_reads(&url, RUNS, true);
+            println!(
+                "  dashboard {name}: {} ({bytes} bytes)",
                 measure::stats(&mut times, "ms")
             );
         }
@@ -287,9 +320,10 @@ impl Central {
         (central, stored)
     }
 
-    /// Times `runs` GETs of `url` with the admin token, one after the other, after three
-    /// untimed ones; returns the times in ms and the size of the last reply.
-    fn time_reads(&self, url: &str, runs: usize) -> (Vec<f64>, usize) {
+    /// Times `runs` GETs of `url` with the admin token (or the dashboard session), one
+    /// after the other, after three untimed ones; returns the times in ms and the size of
+    /// the last reply.
+    fn time_reads(&self, url: &str, runs: usize, page: bool) -> (Vec<f64>, usize) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -300,12 +334,12 @@ impl Central {
             let (mut times, mut bytes) = (vec![], 0);
             for i in 0..runs + 3 {
                 let start = Instant::now();
-                let reply = http
-                    .get(url)
-                    .bearer_auth(self.admin.expose())
-                    .send()
-                    .await
-                    .expect("the collector answers");
+                let request = if page {
+                    http.get(url).header("cookie", &self.session)
+                } else {
+                    http.get(url).bearer_auth(self.admin.expose())
+                };
+                let reply = request.send().await.expect("the collector answers");
                 assert_eq!(reply.status(), 200, "{url}");
                 bytes = reply.bytes().await.unwrap().len();
                 if i >= 3 {

@@ -520,3 +520,41 @@ async fn forms_without_their_csrf_token_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 200, "the session survives a forged logout");
 }
+
+/// The session cookie is `Secure` when the dashboard is reached over https: a trusted proxy
+/// says so with `X-Forwarded-Proto`, or the configured public address is https.
+#[tokio::test]
+async fn the_session_cookie_is_secure_behind_https() {
+    let login_cookie = |c: &TestCollector, proto: Option<&'static str>| {
+        let url = format!("{}login", c.url);
+        async move {
+            let mut request = client().get(url);
+            if let Some(p) = proto {
+                request = request.header("x-forwarded-proto", p);
+            }
+            let r = request.send().await.unwrap();
+            r.headers()["set-cookie"].to_str().unwrap().to_owned()
+        }
+    };
+    let proxied = TestCollector::with_settings(|s| {
+        s.trusted_proxies =
+            ces_kiosk::collector::client::TrustedProxies::parse(&["127.0.0.1".to_owned()]).unwrap();
+    });
+    assert!(
+        login_cookie(&proxied, Some("https"))
+            .await
+            .ends_with("; Secure")
+    );
+    assert!(!login_cookie(&proxied, None).await.contains("Secure"));
+    let direct = TestCollector::start();
+    assert!(
+        !login_cookie(&direct, Some("https"))
+            .await
+            .contains("Secure"),
+        "only a trusted proxy is believed"
+    );
+    let public = TestCollector::with_settings(|s| {
+        s.dashboard.public_url = Some("https://ces.example.org/".parse().unwrap());
+    });
+    assert!(login_cookie(&public, None).await.ends_with("; Secure"));
+}

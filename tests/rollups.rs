@@ -305,7 +305,7 @@ async fn verify_finds_a_count_that_is_off() {
     assert!(ok.status.success(), "{ok:?}");
     let said = String::from_utf8_lossy(&ok.stdout);
     assert!(
-        said.contains("count the 3 stored answers exactly (6 rollup rows)"),
+        said.contains("count the 3 stored answers exactly (7 rollup rows)"),
         "{said}"
     );
 
@@ -314,6 +314,7 @@ async fn verify_finds_a_count_that_is_off() {
         .execute_batch(
             "UPDATE answer_counts SET n = n + 1 WHERE score = 2;
              UPDATE day_counts SET n2 = n2 + 1;
+             UPDATE month_counts SET n2 = n2 + 1;
              UPDATE hour_counts SET n2 = n2 + 1 WHERE local_hour = 10;",
         )
         .unwrap();
@@ -342,7 +343,14 @@ async fn verify_finds_a_count_that_is_off() {
         "{said}"
     );
     assert!(
-        String::from_utf8_lossy(&off.stderr).contains("3 rollup rows do not match"),
+        said.contains(
+            "month_counts 2026-11 hotel check-in returns-ease 1 ces7 higher_is_easier n2: \
+             the rollup says 3, the answers count 2"
+        ),
+        "{said}"
+    );
+    assert!(
+        String::from_utf8_lossy(&off.stderr).contains("4 rollup rows do not match"),
         "{off:?}"
     );
     // The report reads the rollups, not the answers: it shows the count as the rollup has it.

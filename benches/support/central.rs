@@ -1,14 +1,16 @@
 //! The collector the benchmarks' terminals talk to: `ces-collector`'s routes on 127.0.0.1:0
-//! with an SQLite file, on a runtime of its own, devices enrolled, an admin token, no rate
-//! limit.
+//! with an SQLite file, on a runtime of its own, devices enrolled, an admin token and a
+//! dashboard session, no rate limit.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ces_kiosk::collector::storage::{NewDevice, SqliteStorage, Storage};
+use ces_kiosk::collector::dashboard::access;
+use ces_kiosk::collector::storage::{NewDevice, NewSession, NewUser, Role, SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Limits, Settings};
+use ces_kiosk::credential::hash_text;
 use ces_kiosk::credential::{Credential, Kind};
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +21,8 @@ pub struct Central {
     pub credentials: Vec<(String, Credential)>,
     /// An admin token for reads.
     pub admin: Credential,
+    /// A dashboard admin's session cookie (`ces_session=…`).
+    pub session: String,
     runtime: tokio::runtime::Runtime,
     shutdown: CancellationToken,
 }
@@ -60,7 +64,7 @@ impl Central {
         let devices: Vec<(String, String, String)> = devices.into_iter().collect();
         let shutdown = CancellationToken::new();
         let admin = Credential::generate(Kind::Admin);
-        let (url, credentials) = runtime.block_on(async {
+        let (url, credentials, session) = runtime.block_on(async {
             let mut credentials = vec![];
             for (id, site, touchpoint) in devices {
                 let c = Credential::generate(Kind::Device);
@@ -78,17 +82,19 @@ impl Central {
                 .add_admin_token("bench", &admin.hash(), 0)
                 .await
                 .expect("admin token added");
+            let session = dashboard_session(storage.as_ref()).await;
             let collector = Collector::bind(settings, storage)
                 .await
                 .expect("the collector binds");
             let url = format!("http://{}/", collector.local_addr());
             tokio::spawn(collector.run_until_stopped(shutdown.clone()));
-            (url, credentials)
+            (url, credentials, session)
         });
         Central {
             url,
             credentials,
             admin,
+            session,
             runtime,
             shutdown,
         }
@@ -99,4 +105,40 @@ impl Central {
         self.shutdown.cancel();
         self.runtime.shutdown_timeout(Duration::from_secs(5));
     }
+}
+
+/// A dashboard admin `bench` with a session, as logging in would make them; returns the
+/// session cookie.
+async fn dashboard_session(storage: &SqliteStorage) -> String {
+    let code = access::random_token();
+    let user = NewUser {
+        name: "bench".into(),
+        role: Role::Admin,
+        sites: Vec::new(),
+        setup_hash: hash_text(&code),
+        setup_expires_ms: i64::MAX,
+        at_ms: 0,
+    };
+    storage.add_user(user).await.expect("a dashboard user");
+    let phc = access::hash_password(&access::random_token()).unwrap();
+    storage
+        .set_password(&hash_text(&code), &phc, 0)
+        .await
+        .expect("a password");
+    let id = access::random_token();
+    let user_id = storage
+        .login_account("bench")
+        .await
+        .unwrap()
+        .expect("the user")
+        .id;
+    let session = NewSession {
+        id_hash: hash_text(&id),
+        user_id,
+        csrf: access::random_token(),
+        at_ms: 0,
+        expires_ms: i64::MAX,
+    };
+    storage.start_session(session).await.expect("a session");
+    format!("{}={id}", access::SESSION)
 }

@@ -92,6 +92,8 @@ pub struct Person {
     pub user: SessionUser,
     /// The SHA-256 of the session cookie's value (for logout).
     pub session_hash: String,
+    /// Whether the request came over https (cookies are then `Secure`).
+    pub https: bool,
 }
 
 impl Person {
@@ -125,6 +127,7 @@ async fn session(parts: &Parts, state: &State) -> Result<Option<Person>, StatusC
         Ok(user) => Ok(user.map(|user| Person {
             user,
             session_hash: hash,
+            https: over_https(state, parts),
         })),
         Err(e) => {
             tracing::error!("cannot look up a dashboard session: {e}");

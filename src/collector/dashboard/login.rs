@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State as Shared};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -243,7 +243,6 @@ pub async fn login(
 pub async fn logout(
     Shared(state): Shared<Arc<State>>,
     person: Person,
-    headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Response {
     if !person.csrf_ok(&form.csrf) {
@@ -252,9 +251,9 @@ pub async fn logout(
     if let Err(e) = state.storage.end_session(&person.session_hash).await {
         tracing::error!("cannot end a dashboard session: {e}");
     }
-    let _ = headers;
     let mut response = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&access::set_cookie(access::SESSION, "", 0, false)) {
+    let gone = access::set_cookie(access::SESSION, "", 0, person.https);
+    if let Ok(v) = HeaderValue::from_str(&gone) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response

@@ -147,7 +147,7 @@ async fn build(
         .report_counts(CountQuery {
             filter: filter.clone(),
             group: Grouping::Question,
-            time: TimeSplit::DateHour,
+            time: TimeSplit::WeekdayHour,
             page: None,
         })
         .await?;
@@ -244,19 +244,14 @@ fn heatmap(
         .difficult_scores()
         .map(|s| usize::from(s) - 1)
         .collect();
-    let mut cells: BTreeMap<(i8, u8), (u64, u64)> = BTreeMap::new();
+    let mut cells: BTreeMap<(u8, u8), (u64, u64)> = BTreeMap::new();
     for g in hours.iter().filter(|g| same_question(total, g)) {
-        let (Some(date), Some(hour)) = (g.date.as_deref(), g.hour) else {
-            continue;
-        };
-        let Ok(date) = date.parse::<jiff::civil::Date>() else {
+        let (Some(weekday), Some(hour)) = (g.weekday, g.hour) else {
             continue;
         };
         let n: u64 = g.counts.iter().sum();
         let d: u64 = hard.iter().filter_map(|i| g.counts.get(*i)).sum();
-        let cell = cells
-            .entry((date.weekday().to_monday_one_offset(), hour))
-            .or_default();
+        let cell = cells.entry((weekday, hour)).or_default();
         cell.0 += n;
         cell.1 += d;
     }
@@ -275,10 +270,8 @@ fn heatmap(
         cells.values().map(|c| c.0).max().unwrap_or(0) as f64
     };
     let rows = (1..=7)
-        .map(|weekday: i8| {
-            let mut row = vec![Cell::text(
-                t.get(WEEKDAYS[usize::try_from(weekday - 1).unwrap_or(0)]),
-            )];
+        .map(|weekday: u8| {
+            let mut row = vec![Cell::text(t.get(WEEKDAYS[usize::from(weekday - 1)]))];
             for hour in first..=last {
                 let c = cells.get(&(weekday, hour)).copied().unwrap_or_default();
                 let v = value(c);

@@ -314,6 +314,7 @@ mod tests {
             direction: Direction::HigherIsEasier,
             date: Some(date.into()),
             hour: None,
+            weekday: None,
             counts,
             suppressed,
         }

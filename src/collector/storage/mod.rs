@@ -101,6 +101,8 @@ pub enum TimeSplit {
     DateHour,
     /// Per local hour of the day, all dates together.
     Hour,
+    /// Per ISO weekday and local hour of the day, all dates together (a heatmap).
+    WeekdayHour,
 }
 
 /// What score counts a report asks storage for.
@@ -149,6 +151,8 @@ pub struct GroupCounts {
     pub direction: Direction,
     pub date: Option<String>,
     pub hour: Option<u8>,
+    /// ISO weekday (1 Monday … 7 Sunday), split by weekday and hour only.
+    pub weekday: Option<u8>,
     /// Counted answers per score: index 0 is score 1.
     pub counts: Vec<u64>,
     pub suppressed: u64,

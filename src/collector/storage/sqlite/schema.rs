@@ -4,7 +4,14 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 const V1: &str = "
@@ -237,6 +244,36 @@ CREATE TABLE sessions (
 ) STRICT;
 
 CREATE INDEX sessions_by_user ON sessions (user_id);
+";
+
+/// `month_counts` (per month, question and touchpoint, scores in columns): a report or page
+/// over whole months of the fleet reads one row per touchpoint and month instead of one per
+/// day. Kept with the other rollups; back-filled here from `day_counts`. And an index of
+/// `day_counts` by place, so that a site's or touchpoint's days are read from it.
+const V6: &str = "
+CREATE TABLE month_counts (
+    month            TEXT NOT NULL,                -- YYYY-MM of the local date
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    site             TEXT NOT NULL,
+    touchpoint       TEXT NOT NULL,
+    n1 INTEGER NOT NULL, n2 INTEGER NOT NULL, n3 INTEGER NOT NULL, n4 INTEGER NOT NULL,
+    n5 INTEGER NOT NULL, n6 INTEGER NOT NULL, n7 INTEGER NOT NULL,
+    suppressed       INTEGER NOT NULL,
+    PRIMARY KEY (month, question_id, question_version, scale, direction, site, touchpoint)
+) STRICT, WITHOUT ROWID;
+
+-- One site's or touchpoint's days, found without reading every place's.
+CREATE INDEX day_counts_by_place ON day_counts (site, touchpoint, local_date);
+
+INSERT INTO month_counts
+SELECT substr(local_date, 1, 7), question_id, question_version, scale, direction, site,
+    touchpoint, sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(n6), sum(n7), sum(suppressed)
+FROM day_counts
+GROUP BY substr(local_date, 1, 7), question_id, question_version, scale, direction, site,
+    touchpoint;
 ";
 
 #[cfg(test)]

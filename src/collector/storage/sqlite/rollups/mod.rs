@@ -1,7 +1,8 @@
 //! The rollups every report reads instead of the answers: `answer_counts` (per local day,
 //! place, device, question, hour, score, suppressed and reason), `day_counts` (per day,
-//! question and touchpoint), `site_day_counts` (per day, question and site) and
-//! `hour_counts` (per month, touchpoint, question, weekday and hour). Kept by
+//! question and touchpoint), `site_day_counts` (per day, question and site), `month_counts`
+//! (per month, question and touchpoint) and `hour_counts` (per month, touchpoint, question,
+//! weekday and hour). Kept by
 //! [`count_batch`] in the transaction that stores the answers, read by [`report_counts`] from
 //! the smallest table that holds what a report asks for, recounted by [`verify_counts`].
 
@@ -158,6 +159,38 @@ pub fn count_batch(
             question_version, scale, direction, site, touchpoint, weekday, local_hour)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
+    let mut months: BTreeMap<DayKey<'_>, ScoreColumns> = BTreeMap::new();
+    for ((date, question, version, scale, direction), n) in &days {
+        let month = date.get(..7).unwrap_or(date);
+        let sum = months
+            .entry((month, question, *version, *scale, *direction))
+            .or_default();
+        for (total, add) in sum.iter_mut().zip(n) {
+            *total += add;
+        }
+    }
+    let mut update_month = c.prepare_cached(&format!(
+        "UPDATE month_counts SET {add} WHERE month = ?9 AND question_id = ?10
+            AND question_version = ?11 AND scale = ?12 AND direction = ?13 AND site = ?14
+            AND touchpoint = ?15"
+    ))?;
+    let mut insert_month = c.prepare_cached(
+        "INSERT INTO month_counts (n1, n2, n3, n4, n5, n6, n7, suppressed, month, question_id,
+            question_version, scale, direction, site, touchpoint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    for ((month, question, version, scale, direction), n) in &months {
+        let key = params![
+            month,
+            question,
+            version,
+            scale.as_str(),
+            direction.as_str(),
+            d.site,
+            d.touchpoint
+        ];
+        add_to_row(&mut update_month, &mut insert_month, n, key)?;
+    }
     for ((month, question, version, scale, direction, weekday, hour), n) in &hours {
         let key = params![
             month,

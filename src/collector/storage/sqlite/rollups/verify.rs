@@ -16,6 +16,7 @@ pub fn verify_counts(c: &Connection) -> Result<Verification, StorageError> {
         "answer_counts",
         "day_counts",
         "site_day_counts",
+        "month_counts",
         "hour_counts",
     ] {
         let n: i64 = c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
@@ -28,7 +29,7 @@ pub fn verify_counts(c: &Connection) -> Result<Verification, StorageError> {
         ("scale", "scale"),
         ("direction", "direction"),
     ];
-    let tables: [(&str, Vec<(&str, &str)>); 3] = [
+    let tables: [(&str, Vec<(&str, &str)>); 4] = [
         (
             "day_counts",
             [
@@ -46,6 +47,17 @@ pub fn verify_counts(c: &Connection) -> Result<Verification, StorageError> {
                 .into_iter()
                 .chain(question)
                 .collect(),
+        ),
+        (
+            "month_counts",
+            [
+                ("month", "substr(local_date, 1, 7)"),
+                ("site", "site"),
+                ("touchpoint", "touchpoint"),
+            ]
+            .into_iter()
+            .chain(question)
+            .collect(),
         ),
         (
             "hour_counts",
