@@ -53,6 +53,12 @@ async fn page_is_clean(b: &Browser, name: &str) {
             .join("docs/screenshots")
             .join(format!("dashboard-{name}.png"));
         b.screenshot(&path).await;
+        if name == "overview" {
+            // How it reads on a phone.
+            b.client.set_window_size(390, 2400).await.unwrap();
+            let phone = path.with_file_name("dashboard-overview-phone.png");
+            b.screenshot(&phone).await;
+        }
         b.client.set_window_size(1280, 1000).await.unwrap();
     }
 }
