@@ -109,9 +109,10 @@ impl State {
             .map_err(|wait| too_many("too many enrolment attempts; try again shortly", wait))
     }
 
-    /// Counts a login or password setup from `client`.
-    fn login_limit(&self, client: IpAddr) -> Result<(), Duration> {
-        self.login_per_address.check(&limit::address_key(client))
+    /// Counts a login or password setup from the request's client address.
+    fn login_limit(&self, parts: &axum::http::request::Parts) -> Result<(), Duration> {
+        self.login_per_address
+            .check(&limit::address_key(self.client(parts)))
     }
 
     /// The client address of a request (`X-Forwarded-For` only from a trusted proxy).

@@ -3,7 +3,6 @@
 //! random bytes; only the session id's SHA-256 is stored. API reads take either an admin
 //! token (every site) or a session (the person's sites).
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use argon2::Argon2;
@@ -227,9 +226,4 @@ pub fn verify_password(phc: Option<&str>, password: &str) -> bool {
             .is_ok()
     });
     known && matched
-}
-
-/// The client's address, for the login throttle.
-pub fn client(state: &State, parts: &Parts) -> IpAddr {
-    state.client(parts)
 }

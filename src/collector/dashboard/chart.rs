@@ -151,10 +151,7 @@ fn tick(v: f64) -> String {
 pub fn shade(value: Option<f64>, max: f64) -> String {
     match value {
         None => "shade-none".to_owned(),
-        Some(v) if max <= 0.0 => {
-            let _ = v;
-            "shade-0".to_owned()
-        }
+        Some(_) if max <= 0.0 => "shade-0".to_owned(),
         Some(v) => format!("shade-{}", ((v / max) * 5.0).round().clamp(0.0, 5.0) as u8),
     }
 }

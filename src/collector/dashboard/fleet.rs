@@ -107,13 +107,13 @@ pub async fn attention(
     q: &PageQuery,
 ) -> Result<Table, StorageError> {
     let t = Texts::english();
-    let now = jiff::Timestamp::now().as_millisecond();
+    let (now, silent) = (jiff::Timestamp::now().as_millisecond(), silent_ms(state));
     let rows = terminals(state, person)
         .await?
         .iter()
         .filter(|d| d.revoked_at.is_none())
         .filter_map(|d| {
-            let why = troubles(t, d, now, silent_ms(state));
+            let why = troubles(t, d, now, silent);
             (!why.is_empty()).then(|| {
                 vec![
                     Cell::text(d.id.clone()),
@@ -126,7 +126,7 @@ pub async fn attention(
         .collect();
     let id = "attention".to_owned();
     Ok(Table {
-        csv_href: q.href("/", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/", &id),
         id,
         caption: t.get("needs_attention").to_owned(),
         headers: [
@@ -192,7 +192,7 @@ pub async fn page(
         .collect();
     let id = "terminals".to_owned();
     let terminals = Table {
-        csv_href: q.href("/fleet", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/fleet", &id),
         id,
         caption: t.get("fleet_caption").to_owned(),
         headers: [

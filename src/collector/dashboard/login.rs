@@ -145,7 +145,7 @@ pub async fn login(
     if new || !access::same_secret(&csrf, &form.csrf) {
         return again(StatusCode::FORBIDDEN, "form_expired", String::new());
     }
-    if state.login_limit(access::client(&state, &parts)).is_err() {
+    if state.login_limit(&parts).is_err() {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -300,7 +300,7 @@ pub async fn setup(
     if new || !access::same_secret(&csrf, &form.csrf) {
         return again(StatusCode::FORBIDDEN, "form_expired");
     }
-    if state.login_limit(access::client(&state, &parts)).is_err() {
+    if state.login_limit(&parts).is_err() {
         return again(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
     }
     if !access::PASSWORD_CHARS.contains(&form.password.chars().count()) {

@@ -19,7 +19,7 @@ use super::view::{self, Cell, Table};
 use super::{Frame, Tables, fleet, problem, respond};
 use crate::collector::State;
 use crate::collector::report::{self, By};
-use crate::collector::storage::{AnswerFilter, Grouping, StorageError};
+use crate::collector::storage::{Grouping, StorageError};
 use crate::wire::{Report, ReportGroup};
 
 #[derive(Template)]
@@ -134,27 +134,9 @@ async fn build(
 ) -> Result<OverviewPage, StorageError> {
     let t = Texts::english();
     let storage = state.storage.as_ref();
-    let filter = AnswerFilter {
-        from: Some(dates.from.to_string()),
-        to: Some(dates.to.to_string()),
-        sites: person.scope(),
-        ..AnswerFilter::default()
-    };
+    let filter = dates.filter(person.scope());
     let min_n = state.settings.dashboard.min_answers;
-    let totals = report::read(
-        storage,
-        filter.clone(),
-        Grouping::Question,
-        request(By::Period, 0),
-    );
-    let totals = totals.await?;
-    let days = report::read(
-        storage,
-        filter.clone(),
-        Grouping::Question,
-        request(By::Day, 0),
-    )
-    .await?;
+    let (totals, sections) = section::read(storage, &filter, t, q, "/", dates).await?;
     let places = report::read(
         storage,
         filter,
@@ -162,7 +144,6 @@ async fn build(
         request(By::Period, min_n),
     )
     .await?;
-    let sections = section::sections(t, q, "/", dates, &totals, &days);
     let rankings = totals
         .groups
         .iter()
@@ -233,7 +214,7 @@ fn ranking(t: &Texts, q: &PageQuery, question: &ReportGroup, places: &Report, mi
     let key = view::question_key(question);
     let id = format!("places-{key}");
     Table {
-        csv_href: q.href("/", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/", &id),
         id,
         caption: format!(
             "{} \u{2013} {}",

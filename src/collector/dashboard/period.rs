@@ -4,6 +4,8 @@
 use jiff::ToSpan;
 use jiff::civil::Date;
 
+use crate::collector::storage::AnswerFilter;
+
 /// The presets, in the order the period menu lists them, with their text keys.
 pub const PRESETS: [(&str, &str); 9] = [
     ("today", "period_today"),
@@ -28,6 +30,16 @@ pub struct Dates {
 }
 
 impl Dates {
+    /// A filter of these dates, limited to `sites` (a viewer's) when given.
+    pub fn filter(&self, sites: Option<Vec<String>>) -> AnswerFilter {
+        AnswerFilter {
+            from: Some(self.from.to_string()),
+            to: Some(self.to.to_string()),
+            sites,
+            ..Default::default()
+        }
+    }
+
     /// The days, first to last.
     pub fn days(&self) -> impl Iterator<Item = Date> {
         let to = self.to;
@@ -135,6 +147,11 @@ impl PageQuery {
         } else {
             format!("{path}?{query}")
         }
+    }
+
+    /// The address of the CSV download of table `id` of the page at `path`, same filters.
+    pub fn csv_href(&self, path: &str, id: &str) -> String {
+        self.href(path, &[("table", Some(id)), ("format", Some("csv"))])
     }
 
     /// Whether this is a CSV download of one of the page's tables.

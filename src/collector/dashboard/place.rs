@@ -122,27 +122,11 @@ async fn build(
     let t = Texts::english();
     let storage = state.storage.as_ref();
     let filter = AnswerFilter {
-        from: Some(dates.from.to_string()),
-        to: Some(dates.to.to_string()),
         site: Some(site.clone()),
         touchpoint: q.touchpoint.clone(),
-        sites: person.scope(),
-        ..AnswerFilter::default()
+        ..dates.filter(person.scope())
     };
-    let totals = report::read(
-        storage,
-        filter.clone(),
-        Grouping::Question,
-        request(By::Period, 0),
-    )
-    .await?;
-    let days = report::read(
-        storage,
-        filter.clone(),
-        Grouping::Question,
-        request(By::Day, 0),
-    )
-    .await?;
+    let (totals, sections) = section::read(storage, &filter, t, q, "/place", dates).await?;
     let hours = storage
         .report_counts(CountQuery {
             filter: filter.clone(),
@@ -165,7 +149,7 @@ async fn build(
     } else {
         None
     };
-    let parts = section::sections(t, q, "/place", dates, &totals, &days)
+    let parts = sections
         .into_iter()
         .zip(&totals.groups)
         .map(|(section, total)| Part {
@@ -204,7 +188,7 @@ fn touchpoint_table(t: &Texts, q: &PageQuery, groups: &[ReportGroup]) -> Table {
         .collect();
     let id = "touchpoints".to_owned();
     Table {
-        csv_href: q.href("/place", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/place", &id),
         id,
         caption: t.get("touchpoints").to_owned(),
         headers: [
@@ -295,7 +279,7 @@ fn heatmap(
     let mut headers = vec![t.get("weekday").to_owned()];
     headers.extend((first..=last).map(|h| format!("{h:02}")));
     Table {
-        csv_href: q.href("/place", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/place", &id),
         id,
         caption: format!("{caption} \u{2013} {}", view::question_name(total)),
         headers,
@@ -337,7 +321,7 @@ fn distribution(t: &Texts, q: &PageQuery, total: &ReportGroup) -> Table {
         .collect();
     let id = format!("scores-{}", view::question_key(total));
     Table {
-        csv_href: q.href("/place", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/place", &id),
         id,
         caption: format!(
             "{} \u{2013} {}",
@@ -378,7 +362,7 @@ fn reason_table(t: &Texts, q: &PageQuery, total: &ReportGroup, reasons: &[Reason
         .collect();
     let id = format!("reasons-{}", view::question_key(total));
     Table {
-        csv_href: q.href("/place", &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href("/place", &id),
         id,
         caption: format!(
             "{} \u{2013} {}",

@@ -5,6 +5,8 @@ use super::chart::{self, Day};
 use super::period::{Dates, PageQuery};
 use super::texts::Texts;
 use super::view::{self, Cell, Table, Tile};
+use crate::collector::report::{self, By};
+use crate::collector::storage::{AnswerFilter, Grouping, Storage, StorageError};
 use crate::wire::{Report, ReportGroup};
 
 /// A question's key figures and trend over the period.
@@ -19,21 +21,29 @@ pub struct Section {
     pub trend: Table,
 }
 
-/// The sections of `totals` (the period per question) with their days from `days` (the same
-/// filter by day, per question).
-pub fn sections(
+/// The period of `filter` per question: its totals (with the previous equal period) and a
+/// section for each, read from storage.
+pub async fn read(
+    storage: &dyn Storage,
+    filter: &AnswerFilter,
     t: &Texts,
     q: &PageQuery,
     path: &str,
     dates: Dates,
-    totals: &Report,
-    days: &Report,
-) -> Vec<Section> {
-    totals
+) -> Result<(Report, Vec<Section>), StorageError> {
+    let request = |by| report::Request {
+        by,
+        ..report::Request::default()
+    };
+    let (whole, per_day) = (request(By::Period), request(By::Day));
+    let totals = report::read(storage, filter.clone(), Grouping::Question, whole).await?;
+    let days = report::read(storage, filter.clone(), Grouping::Question, per_day).await?;
+    let sections = totals
         .groups
         .iter()
-        .map(|g| section(t, q, path, dates, g, days))
-        .collect()
+        .map(|g| section(t, q, path, dates, g, &days))
+        .collect();
+    Ok((totals, sections))
 }
 
 fn same_question(a: &ReportGroup, b: &ReportGroup) -> bool {
@@ -111,7 +121,7 @@ fn section(
         })
         .collect();
     let trend = Table {
-        csv_href: q.href(path, &[("table", Some(&id)), ("format", Some("csv"))]),
+        csv_href: q.csv_href(path, &id),
         id,
         caption: format!("{} \u{2013} {}", t.get("trend_per_day"), name),
         headers: vec![

@@ -2,7 +2,6 @@
 //! CSV download), key-figure tiles with their change, and how numbers are written.
 
 use crate::collector::dashboard::texts::Texts;
-use crate::survey::Scale;
 use crate::wire::{Figures, ReportGroup};
 
 /// One cell of a table: its text, maybe a link, and whether it is a number (right-aligned).
@@ -224,11 +223,6 @@ pub fn figure_cells(f: &Figures) -> Vec<Cell> {
         Cell::number(percent(f.pct_easy)),
         Cell::number(percent(f.pct_difficult)),
     ]
-}
-
-/// The scale's scores from easiest-to-read order: 1 up to its top.
-pub fn scores(scale: Scale) -> impl Iterator<Item = u8> {
-    scale.scores()
 }
 
 #[cfg(test)]

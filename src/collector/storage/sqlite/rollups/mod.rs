@@ -6,8 +6,10 @@
 //! [`count_batch`] in the transaction that stores the answers, read by [`report_counts`] from
 //! the smallest table that holds what a report asks for, recounted by [`verify_counts`].
 
+mod months;
 mod read;
 mod reasons;
+mod rows;
 mod verify;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,216 @@
+//! Reads over whole months: a place's hours of the day and its weekday × hour heatmap from
+//! `hour_counts`, a whole period of the fleet, a site or a touchpoint from `month_counts`;
+//! the days before and after the whole months from the daily tables.
+
+use jiff::civil::Date;
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use super::super::read::{filter_conditions, sites_condition};
+use super::read::{Table, from_table, period_end};
+use super::rows::{merged, read_groups, read_summed};
+use crate::collector::storage::{
+    AnswerFilter, CountQuery, GroupCounts, Grouping, StorageError, TimeSplit,
+};
+
+/// The whole months of a period, read from a monthly table, and the days before and after
+/// them, read from a daily one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Months {
+    /// First and last whole month (`YYYY-MM`), or `None` for the first or last stored.
+    first: Option<String>,
+    last: Option<String>,
+    /// The days outside them, as (from, to).
+    days: Vec<(String, String)>,
+}
+
+impl Months {
+    /// The split for a report of one site's or place's hours of the day spanning at least
+    /// one whole month; `None` for any other report.
+    pub(super) fn of(q: &CountQuery) -> Option<Months> {
+        let f = &q.filter;
+        let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
+        if q.time != TimeSplit::Hour || !one_place || q.page.is_some() {
+            return None;
+        }
+        Months::within(f)
+    }
+
+    /// The whole months between the filter's dates (open ends reach the first or last
+    /// stored), and the days before and after them; `None` without a whole month.
+    pub(super) fn within(f: &AnswerFilter) -> Option<Months> {
+        let date = |d: &Option<String>| -> Option<Option<Date>> {
+            match d {
+                None => Some(None),
+                Some(d) => d.parse().ok().map(Some),
+            }
+        };
+        let (from, to) = (date(&f.from)?, date(&f.to)?);
+        let first = match from {
+            Some(d) if d.day() == 1 => Some(d),
+            Some(d) => Some(d.last_of_month().tomorrow().ok()?),
+            None => None,
+        };
+        let last = match to {
+            Some(d) if d == d.last_of_month() => Some(d),
+            Some(d) => Some(d.first_of_month().yesterday().ok()?),
+            None => None,
+        };
+        if let (Some(a), Some(b)) = (first, last)
+            && a > b
+        {
+            return None; // no whole month inside
+        }
+        let mut days = Vec::new();
+        if let (Some(from), Some(first)) = (from, first)
+            && from < first
+        {
+            days.push((from.to_string(), first.yesterday().ok()?.to_string()));
+        }
+        if let (Some(to), Some(last)) = (to, last)
+            && last < to
+        {
+            days.push((last.tomorrow().ok()?.to_string(), to.to_string()));
+        }
+        let month = |d: Date| d.strftime("%Y-%m").to_string();
+        Some(Months {
+            first: first.map(month),
+            last: last.map(month),
+            days,
+        })
+    }
+}
+
+/// Counts per weekday and hour of the day: a place's whole months from `hour_counts`, the
+/// other days per date and hour from `answer_counts` with their weekday worked out.
+pub(super) fn weekday_hours(
+    c: &Connection,
+    q: &CountQuery,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let f = &q.filter;
+    let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
+    let months = Months::within(f).filter(|m| one_place && m.first.is_some() && m.last.is_some());
+    if let Some(months) = months {
+        return by_months(c, q, &months, true);
+    }
+    let by_date = CountQuery {
+        time: TimeSplit::DateHour,
+        page: None,
+        ..q.clone()
+    };
+    let groups = from_table(c, &by_date)?
+        .into_iter()
+        .map(|mut g| {
+            g.weekday = g
+                .date
+                .take()
+                .and_then(|d| d.parse::<Date>().ok())
+                .map(|d| d.weekday().to_monday_one_offset().unsigned_abs());
+            g
+        })
+        .collect();
+    Ok(merged(groups))
+}
+
+/// A place's hours of the day: whole months from `hour_counts`, the other days from
+/// `answer_counts`, added up.
+pub(super) fn by_months(
+    c: &Connection,
+    q: &CountQuery,
+    months: &Months,
+    weekdays: bool,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let f = &q.filter;
+    let mut values: Vec<Value> = Vec::new();
+    let stored = ("month", "hour_counts");
+    let first = period_end(&months.first, "min", stored, &mut values);
+    let last = period_end(&months.last, "max", stored, &mut values);
+    let mut conditions = vec!["hour_counts.month = months.month".to_owned()];
+    for (column, value) in [("site", &f.site), ("touchpoint", &f.touchpoint)] {
+        if let Some(v) = value {
+            values.push(Value::Text(v.clone()));
+            conditions.push(format!("{column} = ?{}", values.len()));
+        }
+    }
+    conditions.extend(sites_condition(f, &mut values));
+    let place = match q.group {
+        Grouping::Question => "NULL, NULL",
+        Grouping::Site => "site, NULL",
+        _ => "site, touchpoint",
+    };
+    let grouped = match q.group {
+        Grouping::Question => "",
+        Grouping::Site => ", site",
+        _ => ", site, touchpoint",
+    };
+    let sql = format!(
+        "WITH RECURSIVE months(month) AS (SELECT {first} UNION ALL
+            SELECT strftime('%Y-%m', month || '-01', '+1 month') FROM months
+            WHERE month < {last})
+         SELECT {place}, NULL, question_id, question_version, scale, direction, NULL,
+            local_hour, {sums}{weekday}
+         FROM months CROSS JOIN hour_counts WHERE {conditions}
+         GROUP BY question_id, question_version, scale, direction, local_hour{weekday}{grouped}",
+        sums = Table::TouchpointDays.sums(),
+        conditions = conditions.join(" AND "),
+        weekday = if weekdays { ", weekday" } else { "" },
+    );
+    let mut groups = read_groups(c, &sql, values, false)?;
+    for (from, to) in &months.days {
+        let part = CountQuery {
+            filter: AnswerFilter {
+                from: Some(from.clone()),
+                to: Some(to.clone()),
+                ..f.clone()
+            },
+            ..q.clone()
+        };
+        groups.extend(if weekdays {
+            weekday_hours(c, &part)?
+        } else {
+            from_table(c, &part)?
+        });
+    }
+    Ok(merged(groups))
+}
+
+/// A whole period of the fleet, a site or a touchpoint: its whole months from `month_counts`
+/// (one row per touchpoint and month), the days before and after them from `table`, the rows
+/// added up in Rust.
+pub(super) fn by_whole_months(
+    c: &Connection,
+    f: &AnswerFilter,
+    table: Table,
+    columns: &str,
+    months: &Months,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let place = AnswerFilter {
+        from: None,
+        to: None,
+        ..f.clone()
+    };
+    let mut values: Vec<Value> = Vec::new();
+    let stored = ("month", "month_counts");
+    let first = period_end(&months.first, "min", stored, &mut values);
+    let last = period_end(&months.last, "max", stored, &mut values);
+    let mut conditions = vec![format!("month >= {first}"), format!("month <= {last}")];
+    conditions.extend(filter_conditions(&place, &mut values));
+    let mut parts = vec![format!(
+        "SELECT {columns} FROM month_counts WHERE {}",
+        conditions.join(" AND ")
+    )];
+    for (from, to) in &months.days {
+        let edge = AnswerFilter {
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            ..place.clone()
+        };
+        let conditions = filter_conditions(&edge, &mut values);
+        parts.push(format!(
+            "SELECT {columns} FROM {} WHERE {}",
+            table.source(&edge),
+            conditions.join(" AND ")
+        ));
+    }
+    read_summed(c, &parts.join(" UNION ALL "), values)
+}
