@@ -14,7 +14,7 @@ use super::access::Person;
 use super::overview::{query_of, unavailable};
 use super::period::PageQuery;
 use super::texts::Texts;
-use super::view::{Cell, Table};
+use super::view::{self, Cell, Table};
 use super::{Frame, csv_download};
 use crate::collector::State;
 use crate::collector::storage::StorageError;
@@ -185,7 +185,7 @@ pub async fn page(
                 Cell::number(config),
                 Cell::text(d.config_error.clone().unwrap_or_default()),
                 Cell::number(d.clock_skew_ms.map_or("\u{2013}".to_owned(), |ms| {
-                    format!("{:+.1} s", ms as f64 / 1000.0)
+                    format!("{} s", view::signed(ms as f64 / 1000.0, 1))
                 })),
             ]
         })
