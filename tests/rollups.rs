@@ -180,32 +180,58 @@ async fn rollups_equal_a_recount_whatever_the_uploads() {
     );
     assert_eq!(c.answer_count() as usize, ids.len());
 
-    // A batch whose transaction fails in the database (its device is unknown to it) adds
-    // nothing either.
+    // Batches whose work fails in the database (their device is unknown to it) add nothing
+    // either, while the batches committed in the same transaction beside them are counted.
     let storage = c.storage.clone();
-    let failed = c.on(async move {
-        let wire: WireAnswer =
-            serde_json::from_value(answer("ces7", 2, "2026-11-21T10:00:00+01:00")).unwrap();
-        storage
-            .store_batch(IncomingBatch {
-                device: DeviceIdentity {
-                    id: "nobody".into(),
-                    site: "hotel-a".into(),
-                    touchpoint: "check-in".into(),
-                    revoked: false,
-                },
-                received_at_ms: 0,
-                clock_skew_ms: 0,
-                answers: vec![CheckedAnswer {
-                    wire,
-                    local_date: "2026-11-21".into(),
-                    local_hour: 10,
-                    time_estimated: false,
-                }],
-            })
-            .await
+    let mixed: Vec<(Value, bool)> = (0..24)
+        .map(|i| {
+            let score = 1 + (i % 7) as u8;
+            (
+                answer("ces7", score, "2026-11-21T10:00:00+01:00"),
+                i % 2 == 0,
+            )
+        })
+        .collect();
+    let sent = mixed.clone();
+    let outcomes = c.on(async move {
+        let stores = sent.into_iter().enumerate().map(|(i, (a, known))| {
+            let storage = storage.clone();
+            let wire: WireAnswer = serde_json::from_value(a).unwrap();
+            let id = if known {
+                "desk-0".into()
+            } else {
+                format!("nobody-{i}")
+            };
+            async move {
+                storage
+                    .store_batch(IncomingBatch {
+                        device: DeviceIdentity {
+                            id,
+                            site: "hotel-a".into(),
+                            touchpoint: "check-in".into(),
+                            revoked: false,
+                        },
+                        received_at_ms: 0,
+                        clock_skew_ms: 0,
+                        answers: vec![CheckedAnswer {
+                            wire,
+                            local_date: "2026-11-21".into(),
+                            local_hour: 10,
+                            time_estimated: false,
+                        }],
+                    })
+                    .await
+            }
+        });
+        futures_util::future::join_all(stores).await
     });
-    assert!(failed.is_err());
+    for ((a, known), outcome) in mixed.iter().zip(outcomes) {
+        assert_eq!(outcome.is_ok(), *known, "{outcome:?}");
+        if *known {
+            assert!(ids.insert(a["id"].to_string()));
+            expected.add(a);
+        }
+    }
 
     let storage = c.storage.clone();
     let verification = c.on(async move { storage.verify_counts().await }).unwrap();

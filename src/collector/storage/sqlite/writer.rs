@@ -3,7 +3,8 @@
 //! terminals uploading at once share fsyncs instead of queueing for one each.
 //!
 //! Each request's work runs in its own savepoint: one failing request does not fail the
-//! others. Replies go out only after the commit returned (`synchronous=FULL`). After a failed
+//! others. The answers the kept requests stored are counted in the rollups once for the whole
+//! group, before the commit. Replies go out only after the commit returned (`synchronous=FULL`). After a failed
 //! commit the connection is replaced: an fsync error is never retried on the same connection.
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::rollups::{self, Tally};
 use super::{open_writer, sql_error};
 use crate::collector::storage::StorageError;
 
@@ -21,7 +23,8 @@ const MAX_GROUP: usize = 256;
 
 /// Work for the writer thread.
 trait Job: Send {
-    fn run(&mut self, conn: &Connection) -> Result<(), StorageError>;
+    /// Runs the work; the answers it stores are counted in `tally`.
+    fn run(&mut self, conn: &Connection, tally: &mut Tally) -> Result<(), StorageError>;
     /// Reports the outcome: the job's own result, or the group's commit failure.
     fn finish(self: Box<Self>, committed: Result<(), StorageError>);
 }
@@ -34,12 +37,12 @@ struct Task<F, R> {
 
 impl<F, R> Job for Task<F, R>
 where
-    F: FnOnce(&Connection) -> Result<R, StorageError> + Send,
+    F: FnOnce(&Connection, &mut Tally) -> Result<R, StorageError> + Send,
     R: Send,
 {
-    fn run(&mut self, conn: &Connection) -> Result<(), StorageError> {
+    fn run(&mut self, conn: &Connection, tally: &mut Tally) -> Result<(), StorageError> {
         let work = self.work.take().expect("a job runs once");
-        let result = work(conn);
+        let result = work(conn, tally);
         let outcome = match &result {
             Ok(_) => Ok(()),
             Err(e) => Err(StorageError::Failed(e.to_string())),
@@ -83,6 +86,16 @@ impl Writer {
     pub async fn write<F, R>(&self, work: F) -> Result<R, StorageError>
     where
         F: FnOnce(&Connection) -> Result<R, StorageError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.write_counted(move |conn, _| work(conn)).await
+    }
+
+    /// Like [`Writer::write`], for work that stores answers: what it adds to its tally is
+    /// counted in the rollups in the same transaction, unless the work fails.
+    pub async fn write_counted<F, R>(&self, work: F) -> Result<R, StorageError>
+    where
+        F: FnOnce(&Connection, &mut Tally) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
@@ -147,12 +160,17 @@ fn run(path: PathBuf, conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
-/// Runs every job in its own savepoint of one transaction and commits it.
+/// Runs every job in its own savepoint of one transaction, counts the answers of those that
+/// succeeded in the rollups, and commits.
 fn commit_group(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), StorageError> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)?;
+    let mut group = Tally::default();
     for job in jobs.iter_mut() {
+        let mut tally = Tally::default();
         let savepoint = conn.execute_batch("SAVEPOINT job");
-        let ran = savepoint.map_err(sql_error).and_then(|()| job.run(conn));
+        let ran = savepoint
+            .map_err(sql_error)
+            .and_then(|()| job.run(conn, &mut tally));
         let end = if ran.is_ok() {
             "RELEASE job"
         } else {
@@ -162,8 +180,12 @@ fn commit_group(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), Stor
             let _ = conn.execute_batch("ROLLBACK");
             return Err(sql_error(e));
         }
+        if ran.is_ok() {
+            group.merge(tally);
+        }
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
+    let counted = rollups::count_group(conn, &group);
+    if let Err(e) = counted.and_then(|()| conn.execute_batch("COMMIT")) {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(sql_error(e));
     }
