@@ -538,3 +538,52 @@ async fn weekday_and_hour_over_whole_months_count_as_the_days_do() {
         assert!(!got.is_empty());
     }
 }
+
+/// A place's follow-up reasons: over whole months from the monthly rollup, the days around
+/// them day by day; by hand from the data set (reasons only in November at north/returns:
+/// "waiting" on the 23rd and 25th, "staff" on the 25th, "signage" on the 29th).
+#[tokio::test]
+async fn reasons_over_whole_months_and_the_days_around_them() {
+    use ces_kiosk::collector::storage::{AnswerFilter, Storage};
+    let (c, _admin) = data_set().await;
+    let reasons = |from: &str, to: &str, site: &str, touchpoint: Option<&str>| {
+        let storage = c.storage.clone();
+        let filter = AnswerFilter {
+            from: Some(from.into()),
+            to: Some(to.into()),
+            site: Some(site.into()),
+            touchpoint: touchpoint.map(Into::into),
+            ..AnswerFilter::default()
+        };
+        c.on(async move { storage.reason_counts(filter).await.unwrap() })
+            .into_iter()
+            .map(|r| (r.question_id, r.reason, r.n))
+            .collect::<Vec<_>>()
+    };
+    let all = |n_waiting| {
+        let mut all = vec![("returns-ease".to_owned(), "waiting".to_owned(), n_waiting)];
+        if n_waiting == 2 {
+            all.push(("returns-ease".into(), "signage".into(), 1));
+            all.push(("returns-ease".into(), "staff".into(), 1));
+        }
+        all
+    };
+    // November whole; October and November whole; days of October and November whole;
+    // only days (the week); October whole and 1 to 24 November (the 23rd's reason only).
+    for (from, to) in [
+        ("2026-11-01", "2026-11-30"),
+        ("2026-10-01", "2026-11-30"),
+        ("2026-10-20", "2026-11-30"),
+        ("2026-11-23", "2026-11-29"),
+    ] {
+        assert_eq!(reasons(from, to, "north", None), all(2), "{from} to {to}");
+        let place = reasons(from, to, "north", Some("returns"));
+        assert_eq!(place, all(2), "{from} to {to} at north/returns");
+    }
+    assert_eq!(reasons("2026-10-01", "2026-11-24", "north", None), all(1));
+    assert_eq!(reasons("2026-10-01", "2026-11-30", "south", None), []);
+    assert_eq!(
+        reasons("2026-10-01", "2026-11-30", "north", Some("desk")),
+        []
+    );
+}

@@ -11,6 +11,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V4),
         M::up(V5),
         M::up(V6),
+        M::up(V7),
     ])
 }
 
@@ -274,6 +275,34 @@ SELECT substr(local_date, 1, 7), question_id, question_version, scale, direction
 FROM day_counts
 GROUP BY substr(local_date, 1, 7), question_id, question_version, scale, direction, site,
     touchpoint;
+";
+
+/// The follow-up reasons of counted answers per place, month and question, so that a place's
+/// reasons over whole months are read in a few rows however busy it is (the days around
+/// them come from `answer_counts`). Kept with the other rollups; back-filled here from
+/// `answer_counts`. Keyed by place first: a place's months lie together.
+const V7: &str = "
+CREATE TABLE reason_month_counts (
+    site             TEXT NOT NULL,
+    touchpoint       TEXT NOT NULL,
+    month            TEXT NOT NULL,                -- YYYY-MM of the local date
+    question_id      TEXT NOT NULL,
+    question_version INTEGER NOT NULL,
+    scale            TEXT NOT NULL,
+    direction        TEXT NOT NULL,
+    reason           TEXT NOT NULL CHECK (reason != ''),
+    n                INTEGER NOT NULL CHECK (n > 0),
+    PRIMARY KEY (site, touchpoint, month, question_id, question_version, scale, direction,
+        reason)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO reason_month_counts
+SELECT site, touchpoint, substr(local_date, 1, 7), question_id, question_version, scale,
+    direction, reason, sum(n)
+FROM answer_counts
+WHERE reason != '' AND NOT suppressed
+GROUP BY site, touchpoint, substr(local_date, 1, 7), question_id, question_version, scale,
+    direction, reason;
 ";
 
 #[cfg(test)]

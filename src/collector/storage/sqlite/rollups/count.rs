@@ -195,6 +195,7 @@ pub fn count_group(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
         let key: [&dyn ToSql; 7] = [month, id, version, scale, direction, site, touchpoint];
         rows.add(n, &key)?;
     }
+    add_reasons(c, group)?;
     let hour_key = [
         &["month", "site", "touchpoint"][..],
         &question,
@@ -207,6 +208,50 @@ pub fn count_group(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
             month, site, touchpoint, id, version, scale, direction, weekday, hour,
         ];
         rows.add(n, &key)?;
+    }
+    Ok(())
+}
+
+/// Adds the group's follow-up reasons of counted answers to `reason_month_counts`.
+fn add_reasons(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
+    type ReasonKey<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        u32,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
+    let mut reasons: BTreeMap<ReasonKey<'_>, i64> = BTreeMap::new();
+    for (k, &n) in &group.rows {
+        if k.reason.is_empty() || k.suppressed {
+            continue;
+        }
+        let month = k.local_date.get(..7).unwrap_or(&k.local_date);
+        let key = (
+            &*k.site,
+            &*k.touchpoint,
+            month,
+            k.question_id.as_str(),
+            k.question_version,
+            k.scale,
+            k.direction,
+            k.reason.as_str(),
+        );
+        *reasons.entry(key).or_default() += n;
+    }
+    let mut add = c.prepare_cached(
+        "INSERT INTO reason_month_counts (site, touchpoint, month, question_id,
+            question_version, scale, direction, reason, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((site, touchpoint, month, id, version, scale, direction, reason), n) in reasons {
+        add.execute(rusqlite::params![
+            site, touchpoint, month, id, version, scale, direction, reason, n
+        ])?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The rollups every report reads instead of the answers: `answer_counts` (per local day,
 //! place, device, question, hour, score, suppressed and reason), `day_counts` (per day,
 //! question and touchpoint), `site_day_counts` (per day, question and site), `month_counts`
-//! (per month, question and touchpoint) and `hour_counts` (per month, touchpoint, question,
-//! weekday and hour). Kept by
+//! (per month, question and touchpoint), `hour_counts` (per month, touchpoint, question,
+//! weekday and hour) and `reason_month_counts` (follow-up reasons per touchpoint, month and
+//! question). Kept by
 //! [`count_group`] in the transaction that stores the answers, read by [`report_counts`] from
 //! the smallest table that holds what a report asks for, recounted by [`verify_counts`].
 

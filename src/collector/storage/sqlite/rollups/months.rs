@@ -18,10 +18,10 @@ use crate::collector::storage::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Months {
     /// First and last whole month (`YYYY-MM`), or `None` for the first or last stored.
-    first: Option<String>,
-    last: Option<String>,
+    pub(super) first: Option<String>,
+    pub(super) last: Option<String>,
     /// The days outside them, as (from, to).
-    days: Vec<(String, String)>,
+    pub(super) days: Vec<(String, String)>,
 }
 
 impl Months {

@@ -18,6 +18,7 @@ pub fn verify_counts(c: &Connection) -> Result<Verification, StorageError> {
         "site_day_counts",
         "month_counts",
         "hour_counts",
+        "reason_month_counts",
     ] {
         let n: i64 = c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
         rows += n;
@@ -80,6 +81,9 @@ pub fn verify_counts(c: &Connection) -> Result<Verification, StorageError> {
             break;
         }
         differences.extend(column_differences(c, table, key)?);
+    }
+    if differences.len() < 1000 {
+        differences.extend(reason_differences(c)?);
     }
     differences.truncate(1000);
     Ok(Verification {
@@ -154,6 +158,58 @@ fn fine_differences(c: &Connection) -> Result<Vec<CountDifference>, StorageError
     Ok(differences)
 }
 
+/// `reason_month_counts` rows that differ from a recount of the answers.
+fn reason_differences(c: &Connection) -> Result<Vec<CountDifference>, StorageError> {
+    const KEY: [&str; 8] = [
+        "site",
+        "touchpoint",
+        "month",
+        "question_id",
+        "question_version",
+        "scale",
+        "direction",
+        "reason",
+    ];
+    let same = KEY
+        .iter()
+        .map(|k| format!("r.{k} IS t.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let side = |s: &str| {
+        KEY.iter()
+            .map(|k| format!("{s}.{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut stmt = c.prepare(&format!(
+        "WITH recount AS (
+            SELECT site, touchpoint, substr(local_date, 1, 7) AS month, question_id,
+                question_version, scale, direction, reason, count(*) AS n
+            FROM answers WHERE coalesce(reason, '') != '' AND NOT suppressed
+            GROUP BY site, touchpoint, substr(local_date, 1, 7), question_id,
+                question_version, scale, direction, reason
+         )
+         SELECT {r}, r.n, {t}, t.n
+         FROM recount r FULL OUTER JOIN reason_month_counts t ON {same}
+         WHERE r.n IS NOT t.n
+         LIMIT 1000",
+        r = side("r"),
+        t = side("t"),
+    ))?;
+    let width = KEY.len() + 1;
+    let mut found = stmt.query([])?;
+    let mut differences = Vec::new();
+    while let Some(row) = found.next()? {
+        let key = found_key(row, width, KEY.len())?;
+        differences.push(CountDifference {
+            key: format!("reason_month_counts {}", key.join(" ")),
+            stored: count(row, width + KEY.len())?,
+            counted: count(row, KEY.len())?,
+        });
+    }
+    Ok(differences)
+}
+
 /// Rows of a table with score columns, keyed by `key` (each column with the expression
 /// that gives it from an answer), that differ from a recount of the answers: one difference
 /// per score column (or the suppressed one) that is off.
@@ -206,14 +262,7 @@ fn column_differences(
     let mut found = stmt.query([])?;
     let mut differences = Vec::new();
     while let Some(row) = found.next()? {
-        let base = if row.get::<_, Option<String>>(0)?.is_some() {
-            0
-        } else {
-            width
-        };
-        let key: Vec<String> = (0..key_columns.len())
-            .map(|i| column_text(row, base + i))
-            .collect::<Result<_, _>>()?;
+        let key = found_key(row, width, key_columns.len())?;
         for (i, column) in columns.iter().enumerate() {
             let counted = count(row, key_columns.len() + i)?;
             let stored = count(row, width + key_columns.len() + i)?;
@@ -227,6 +276,17 @@ fn column_differences(
         }
     }
     Ok(differences)
+}
+
+/// The key of a difference row (recount columns, then the table's, each side `width`
+/// wide): from whichever side has the row.
+fn found_key(row: &rusqlite::Row, width: usize, key_len: usize) -> rusqlite::Result<Vec<String>> {
+    let base = if row.get::<_, Option<String>>(0)?.is_some() {
+        0
+    } else {
+        width
+    };
+    (0..key_len).map(|i| column_text(row, base + i)).collect()
 }
 
 fn column_text(row: &rusqlite::Row, i: usize) -> rusqlite::Result<String> {
