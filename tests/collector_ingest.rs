@@ -1,7 +1,8 @@
 //! The collector's ingest protocol, black-box against the real collector on 127.0.0.1 with a
 //! real SQLite file: authentication, bad input, exactly-once storage under replays and
-//! concurrency, rate limits, heartbeats, and a graceful shutdown that finishes the batch in
-//! flight.
+//! concurrency, rate limits, heartbeats, a graceful shutdown that finishes the batch in
+//! flight, and checkpoints that bring committed answers into the database file beside the
+//! writer.
 
 mod common;
 
@@ -354,4 +355,34 @@ async fn shutdown_finishes_the_batch_in_flight() {
         std::net::TcpStream::connect(address).is_err(),
         "no new connections after shutdown"
     );
+}
+
+/// Checkpoints run beside the writer: while the collector goes on, the answers it committed
+/// reach the database file itself, not only its write-ahead log, long before the WAL is big
+/// enough for the writer to copy it back itself.
+#[tokio::test]
+async fn committed_answers_reach_the_database_file_while_the_collector_runs() {
+    let c = TestCollector::start();
+    let cred = c.add_device("dev", "s", "t");
+    for _ in 0..20 {
+        let answers = (0..50).map(|i| now_answer(1 + (i % 7) as u8)).collect();
+        assert_eq!(upload(&c, &cred, &batch(answers)).await.status, 200);
+    }
+    // The database file alone, copied without its WAL, read until it holds every answer.
+    let copy = tempfile::tempdir().unwrap();
+    let main_file = copy.path().join("main.db");
+    let in_main_file = || -> Option<i64> {
+        std::fs::copy(&c.db, &main_file).ok()?;
+        let conn = rusqlite::Connection::open(&main_file).ok()?;
+        conn.query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+            .ok()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut found = in_main_file();
+    while found != Some(1000) && std::time::Instant::now() < deadline {
+        // No event tells when a checkpoint ends: the file is read again shortly.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        found = in_main_file();
+    }
+    assert_eq!(found, Some(1000), "the answers in the database file itself");
 }

@@ -95,6 +95,10 @@ impl SqliteStorage {
     }
 }
 
+/// WAL pages after which the writer copies them into the database itself, as SQLite does
+/// after 1,000 by default: the checkpoint thread does it long before, unless it fell behind.
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// Opens the write connection the way the terminal's store does (WAL, `synchronous=FULL`,
 /// checked), with foreign keys on.
 fn open_writer(path: &Path) -> Result<Connection, StorageError> {
@@ -104,6 +108,8 @@ fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     // A group commit runs about twenty statements (answers, devices, each rollup table):
     // kept prepared, not prepared again for every group.
     conn.set_prepared_statement_cache_capacity(64);
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+        .map_err(|e| StorageError::Failed(format!("cannot open {}: {e}", path.display())))?;
     Ok(conn)
 }
 

@@ -6,6 +6,9 @@
 //! others. The answers the kept requests stored are counted in the rollups once for the whole
 //! group, before the commit. Replies go out only after the commit returned (`synchronous=FULL`). After a failed
 //! commit the connection is replaced: an fsync error is never retried on the same connection.
+//! A second thread copies committed pages from the WAL into the database (checkpoints), so
+//! that the writer does not stop for that; the writer checkpoints itself only when the WAL
+//! has grown past [`super::WRITER_CHECKPOINT_PAGES`].
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -121,7 +124,37 @@ impl Drop for Writer {
     }
 }
 
+/// Copies committed WAL pages into the database on its own connection, so that the writer
+/// does not stop for it: woken after commits, one passive checkpoint at a time.
+fn checkpointer(path: PathBuf, wake: mpsc::Receiver<()>) {
+    let conn = match crate::store::open_durable(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("cannot open the database for checkpoints: {e}");
+            return;
+        }
+    };
+    while wake.recv().is_ok() {
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        // Busy: the writer is checkpointing itself (a WAL grown past its own limit).
+        if let Err(e) = done.map_err(sql_error)
+            && !matches!(e, StorageError::Unavailable(_))
+        {
+            tracing::warn!("a checkpoint failed: {e}");
+        }
+    }
+}
+
 fn run(path: PathBuf, conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
+    // One wake-up waiting at most: commits during a checkpoint ask for one more, not many.
+    let (nudge, wake) = mpsc::sync_channel(1);
+    let checkpoints = path.clone();
+    let checkpointing = std::thread::Builder::new()
+        .name("collector-checkpoint".into())
+        .spawn(move || checkpointer(checkpoints, wake));
+    if let Err(e) = &checkpointing {
+        tracing::error!("no checkpoint thread ({e}): the writer checkpoints itself");
+    }
     let mut conn = Some(conn);
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -146,6 +179,9 @@ fn run(path: PathBuf, conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
                 "the database cannot be opened".into(),
             )),
         };
+        if committed.is_ok() {
+            let _ = nudge.try_send(());
+        }
         if let Err(e) = &committed {
             tracing::error!(requests = jobs.len(), "a database commit failed: {e}");
             // Never retry an fsync on the same connection: the next group opens a new one.
@@ -157,6 +193,10 @@ fn run(path: PathBuf, conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
                 Err(e) => Err(StorageError::Unavailable(e.to_string())),
             });
         }
+    }
+    drop(nudge);
+    if let Ok(thread) = checkpointing {
+        let _ = thread.join();
     }
 }
 
