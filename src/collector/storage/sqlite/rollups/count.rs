@@ -9,6 +9,7 @@
 //! back the whole group, answers and rollups together.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
 use rusqlite::types::Value;
@@ -139,19 +140,18 @@ pub fn count_group(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
     let mut hours: BTreeMap<HourKey<'_>, ScoreColumns> = BTreeMap::new();
     let mut weekdays: BTreeMap<&str, u8> = BTreeMap::new();
     for (k, &n) in &group.rows {
-        let question = (
+        let (id, version, scale, direction) = (
             k.question_id.as_str(),
             k.question_version,
             k.scale,
             k.direction,
         );
-        let (id, version, scale, direction) = question;
         let (date, site, touchpoint) = (k.local_date.as_str(), &*k.site, &*k.touchpoint);
         let day = (date, id, version, scale, direction, site, touchpoint);
         tally(days.entry(day).or_default(), k, n);
-        let weekday = match weekdays.get(date) {
-            Some(&w) => w,
-            None => *weekdays.entry(date).or_insert(weekday(date)?),
+        let weekday = match weekdays.entry(date) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(new) => *new.insert(weekday(date)?),
         };
         let month = date.get(..7).unwrap_or(date);
         let hour = (
@@ -257,7 +257,7 @@ fn add_reasons(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
 }
 
 /// Adds score columns `n` to a row of a map being built.
-fn add<K: Ord>(entry: std::collections::btree_map::Entry<'_, K, ScoreColumns>, n: &ScoreColumns) {
+fn add<K: Ord>(entry: Entry<'_, K, ScoreColumns>, n: &ScoreColumns) {
     let sum = entry.or_default();
     for (total, add) in sum.iter_mut().zip(n) {
         *total += add;

@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::super::read::{filter_conditions, sites_condition};
+use super::super::read::filter_conditions;
 use super::read::{Table, from_table, period_end};
 use super::rows::{merged, read_groups, read_summed};
 use crate::collector::storage::{
@@ -81,6 +81,17 @@ impl Months {
     }
 }
 
+/// The conditions of a filter's place (site, touchpoint, device, a viewer's sites) without
+/// its dates, for reading whole months; their values appended to `values`.
+pub(super) fn place_conditions(f: &AnswerFilter, values: &mut Vec<Value>) -> Vec<String> {
+    let place = AnswerFilter {
+        from: None,
+        to: None,
+        ..f.clone()
+    };
+    filter_conditions(&place, values)
+}
+
 /// Counts per weekday and hour of the day: a place's whole months from `hour_counts`, the
 /// other days per date and hour from `answer_counts` with their weekday worked out.
 pub(super) fn weekday_hours(
@@ -126,13 +137,7 @@ pub(super) fn by_months(
     let first = period_end(&months.first, "min", stored, &mut values);
     let last = period_end(&months.last, "max", stored, &mut values);
     let mut conditions = vec!["hour_counts.month = months.month".to_owned()];
-    for (column, value) in [("site", &f.site), ("touchpoint", &f.touchpoint)] {
-        if let Some(v) = value {
-            values.push(Value::Text(v.clone()));
-            conditions.push(format!("{column} = ?{}", values.len()));
-        }
-    }
-    conditions.extend(sites_condition(f, &mut values));
+    conditions.extend(place_conditions(f, &mut values));
     let place = match q.group {
         Grouping::Question => "NULL, NULL",
         Grouping::Site => "site, NULL",
@@ -194,7 +199,7 @@ pub(super) fn by_whole_months(
     let first = period_end(&months.first, "min", stored, &mut values);
     let last = period_end(&months.last, "max", stored, &mut values);
     let mut conditions = vec![format!("month >= {first}"), format!("month <= {last}")];
-    conditions.extend(filter_conditions(&place, &mut values));
+    conditions.extend(place_conditions(f, &mut values));
     let mut parts = vec![format!(
         "SELECT {columns} FROM month_counts WHERE {}",
         conditions.join(" AND ")

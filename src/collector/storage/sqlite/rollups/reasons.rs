@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::super::read::{filter_conditions, sites_condition};
-use super::months::Months;
+use super::super::read::filter_conditions;
+use super::months::{Months, place_conditions};
 use super::read::{period_end, place_days};
 use crate::collector::storage::{AnswerFilter, ReasonCount, StorageError};
 use crate::store::text_column;
@@ -77,13 +77,7 @@ fn from_months(
     let first = period_end(&months.first, "min", stored, &mut values);
     let last = period_end(&months.last, "max", stored, &mut values);
     let mut conditions = vec![format!("month >= {first}"), format!("month <= {last}")];
-    for (column, value) in [("site", &f.site), ("touchpoint", &f.touchpoint)] {
-        if let Some(v) = value {
-            values.push(Value::Text(v.clone()));
-            conditions.push(format!("{column} = ?{}", values.len()));
-        }
-    }
-    conditions.extend(sites_condition(f, &mut values));
+    conditions.extend(place_conditions(f, &mut values));
     let sql = format!(
         "SELECT question_id, question_version, scale, direction, reason, sum(n)
          FROM reason_month_counts WHERE {}

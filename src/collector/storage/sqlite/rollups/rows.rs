@@ -37,30 +37,12 @@ pub(super) fn read_summed(
         let at = match index.get(key.as_slice()) {
             Some(at) => *at,
             None => {
-                let scale: Scale = text_column(r, 5)?;
-                groups.push(GroupCounts {
-                    site: r.get(0)?,
-                    touchpoint: r.get(1)?,
-                    device: r.get(2)?,
-                    question_id: r.get(3)?,
-                    question_version: r.get(4)?,
-                    scale,
-                    direction: text_column(r, 6)?,
-                    date: None,
-                    hour: r.get(8)?,
-                    weekday: None,
-                    counts: vec![0; usize::from(scale.max())],
-                    suppressed: 0,
-                });
+                groups.push(group_of(r, None, None)?);
                 index.insert(key.as_slice().into(), groups.len() - 1);
                 groups.len() - 1
             }
         };
-        let group = &mut groups[at];
-        for (i, slot) in group.counts.iter_mut().enumerate() {
-            *slot += u64::try_from(r.get::<_, i64>(9 + i)?).unwrap_or(0);
-        }
-        group.suppressed += u64::try_from(r.get::<_, i64>(16)?).unwrap_or(0);
+        add_counts(&mut groups[at], r)?;
     }
     groups.sort_by(|a, b| order(a).cmp(&order(b)));
     Ok(groups)
@@ -97,31 +79,49 @@ pub(super) fn read_groups(
     let mut found = stmt.query(params_from_iter(values))?;
     let mut groups = Vec::new();
     while let Some(r) = found.next()? {
-        let scale: Scale = text_column(r, 5)?;
-        let mut n = [0u64; 8];
-        for (i, slot) in n.iter_mut().enumerate() {
-            *slot = u64::try_from(r.get::<_, i64>(9 + i)?).unwrap_or(0);
-        }
-        groups.push(GroupCounts {
-            site: r.get(0)?,
-            touchpoint: r.get(1)?,
-            device: r.get(2)?,
-            question_id: r.get(3)?,
-            question_version: r.get(4)?,
-            scale,
-            direction: text_column(r, 6)?,
-            date: if no_date { None } else { r.get(7)? },
-            hour: r.get(8)?,
-            weekday: if r.as_ref().column_count() > 17 {
-                r.get(17)?
-            } else {
-                None
-            },
-            counts: n[..usize::from(scale.max())].to_vec(),
-            suppressed: n[7],
-        });
+        let date = if no_date { None } else { r.get(7)? };
+        let weekday = if r.as_ref().column_count() > 17 {
+            r.get(17)?
+        } else {
+            None
+        };
+        let mut group = group_of(r, date, weekday)?;
+        add_counts(&mut group, r)?;
+        groups.push(group);
     }
     Ok(groups)
+}
+
+/// The group (with no answers yet) of a row with the columns of [`read_groups`].
+fn group_of(
+    r: &rusqlite::Row,
+    date: Option<String>,
+    weekday: Option<u8>,
+) -> rusqlite::Result<GroupCounts> {
+    let scale: Scale = text_column(r, 5)?;
+    Ok(GroupCounts {
+        site: r.get(0)?,
+        touchpoint: r.get(1)?,
+        device: r.get(2)?,
+        question_id: r.get(3)?,
+        question_version: r.get(4)?,
+        scale,
+        direction: text_column(r, 6)?,
+        date,
+        hour: r.get(8)?,
+        weekday,
+        counts: vec![0; usize::from(scale.max())],
+        suppressed: 0,
+    })
+}
+
+/// Adds a row's counts per score and its suppressed taps to its group.
+fn add_counts(group: &mut GroupCounts, r: &rusqlite::Row) -> rusqlite::Result<()> {
+    for (i, slot) in group.counts.iter_mut().enumerate() {
+        *slot += u64::try_from(r.get::<_, i64>(9 + i)?).unwrap_or(0);
+    }
+    group.suppressed += u64::try_from(r.get::<_, i64>(16)?).unwrap_or(0);
+    Ok(())
 }
 
 /// Adds up groups with the same time, question and place.
