@@ -218,7 +218,10 @@ async fn a_new_answer_goes_up_after_the_upload_delay_and_the_queue_is_seen_every
     terminal.record(1);
     let tapped = Instant::now();
     run.handle.nudge();
-    run.until(|s| s.uploaded == 1).await;
+    // The round is over once the uploader has counted its queue empty again: an answer
+    // recorded before that could still join this round.
+    run.until(|s| s.uploaded == 1 && s.oldest_pending_ms.is_none())
+        .await;
     let uploaded = transport.calls("v1/answers");
     assert_eq!(uploaded.len(), 1);
     assert_eq!(uploaded[0] - tapped, settings().upload_delay);
