@@ -207,16 +207,16 @@ fn commit_group(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), Stor
     let mut group = Tally::default();
     for job in jobs.iter_mut() {
         let mut tally = Tally::default();
-        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let savepoint = statement(conn, "SAVEPOINT job");
         let ran = savepoint
             .map_err(sql_error)
             .and_then(|()| job.run(conn, &mut tally));
         let end = if ran.is_ok() {
-            "RELEASE job"
+            statement(conn, "RELEASE job")
         } else {
-            "ROLLBACK TO job; RELEASE job"
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
         };
-        if let Err(e) = conn.execute_batch(end) {
+        if let Err(e) = end {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(sql_error(e));
         }
@@ -230,4 +230,9 @@ fn commit_group(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), Stor
         return Err(sql_error(e));
     }
     Ok(())
+}
+
+/// Runs one statement without parameters, kept prepared: a group runs two per request.
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, ToSql, params_from_iter};
+use rusqlite::{Connection, ToSql};
+
+use super::upsert::Table;
 
 use crate::collector::storage::{CheckedAnswer, DeviceIdentity};
 
@@ -129,13 +130,68 @@ type HourKey<'a> = (
     u8,
 );
 
-/// Adds a group commit's tally to every rollup table. Runs inside its transaction, after
+/// The count columns of the rollups kept per score, in [`ScoreColumns`] order.
+const SCORES: &str = "n1, n2, n3, n4, n5, n6, n7, suppressed";
+
+static FINE: Table = Table::new(
+    "answer_counts",
+    "local_date, site, touchpoint, device_id, question_id, question_version, scale, direction,
+        local_hour, score, suppressed, reason",
+    "n",
+);
+static DAYS: Table = Table::new(
+    "day_counts",
+    "local_date, question_id, question_version, scale, direction, site, touchpoint",
+    SCORES,
+);
+static SITE_DAYS: Table = Table::new(
+    "site_day_counts",
+    "local_date, question_id, question_version, scale, direction, site",
+    SCORES,
+);
+static MONTHS: Table = Table::new(
+    "month_counts",
+    "month, question_id, question_version, scale, direction, site, touchpoint",
+    SCORES,
+);
+static HOURS: Table = Table::new(
+    "hour_counts",
+    "month, site, touchpoint, question_id, question_version, scale, direction, weekday,
+        local_hour",
+    SCORES,
+);
+static REASONS: Table = Table::new(
+    "reason_month_counts",
+    "site, touchpoint, month, question_id, question_version, scale, direction, reason",
+    "n",
+);
+
+/// Adds a group's tally to every rollup table. Runs inside its transaction, after
 /// the requests' savepoints.
 pub fn count_group(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
     if group.rows.is_empty() {
         return Ok(());
     }
-    add_fine_rows(c, &group.rows)?;
+    let mut params: Vec<&dyn ToSql> = Vec::with_capacity(group.rows.len() * FINE.width());
+    for (k, n) in &group.rows {
+        params.extend([
+            &k.local_date as &dyn ToSql,
+            &k.site,
+            &k.touchpoint,
+            &k.device_id,
+            &k.question_id,
+            &k.question_version,
+            &k.scale,
+            &k.direction,
+            &k.local_hour,
+            &k.score,
+            &k.suppressed,
+            &k.reason,
+            n,
+        ]);
+    }
+    FINE.add(c, &params)?;
+
     let mut days: BTreeMap<DayKey<'_>, ScoreColumns> = BTreeMap::new();
     let mut hours: BTreeMap<HourKey<'_>, ScoreColumns> = BTreeMap::new();
     let mut weekdays: BTreeMap<&str, u8> = BTreeMap::new();
@@ -177,39 +233,32 @@ pub fn count_group(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
             n,
         );
     }
-    let question = ["question_id", "question_version", "scale", "direction"];
-    let day_key = [&["local_date"][..], &question, &["site", "touchpoint"]].concat();
-    let mut rows = Rows::new(c, "day_counts", &day_key)?;
-    for ((date, id, version, scale, direction, site, touchpoint), n) in &days {
-        let key: [&dyn ToSql; 7] = [date, id, version, scale, direction, site, touchpoint];
-        rows.add(n, &key)?;
-    }
-    let mut rows = Rows::new(c, "site_day_counts", &day_key[..6])?;
+    DAYS.add(c, &day_rows(&days))?;
+    let mut params = Vec::with_capacity(sites.len() * SITE_DAYS.width());
     for ((date, id, version, scale, direction, site), n) in &sites {
-        let key: [&dyn ToSql; 6] = [date, id, version, scale, direction, site];
-        rows.add(n, &key)?;
+        params.extend([date as &dyn ToSql, id, version, scale, direction, site]);
+        scored(&mut params, n);
     }
-    let month_key = [&["month"][..], &question, &["site", "touchpoint"]].concat();
-    let mut rows = Rows::new(c, "month_counts", &month_key)?;
-    for ((month, id, version, scale, direction, site, touchpoint), n) in &months {
-        let key: [&dyn ToSql; 7] = [month, id, version, scale, direction, site, touchpoint];
-        rows.add(n, &key)?;
-    }
+    SITE_DAYS.add(c, &params)?;
+    MONTHS.add(c, &day_rows(&months))?;
     add_reasons(c, group)?;
-    let hour_key = [
-        &["month", "site", "touchpoint"][..],
-        &question,
-        &["weekday", "local_hour"],
-    ]
-    .concat();
-    let mut rows = Rows::new(c, "hour_counts", &hour_key)?;
-    for ((month, site, touchpoint, id, version, scale, direction, weekday, hour), n) in &hours {
-        let key: [&dyn ToSql; 9] = [
-            month, site, touchpoint, id, version, scale, direction, weekday, hour,
-        ];
-        rows.add(n, &key)?;
+    params.clear();
+    for (k, n) in &hours {
+        let (month, site, touchpoint, id, version, scale, direction, weekday, hour) = k;
+        params.extend([
+            month as &dyn ToSql,
+            site,
+            touchpoint,
+            id,
+            version,
+            scale,
+            direction,
+            weekday,
+            hour,
+        ]);
+        scored(&mut params, n);
     }
-    Ok(())
+    HOURS.add(c, &params)
 }
 
 /// Adds the group's follow-up reasons of counted answers to `reason_month_counts`.
@@ -242,18 +291,21 @@ fn add_reasons(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
         );
         *reasons.entry(key).or_default() += n;
     }
-    let mut add = c.prepare_cached(
-        "INSERT INTO reason_month_counts (site, touchpoint, month, question_id,
-            question_version, scale, direction, reason, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT DO UPDATE SET n = n + excluded.n",
-    )?;
-    for ((site, touchpoint, month, id, version, scale, direction, reason), n) in reasons {
-        add.execute(rusqlite::params![
-            site, touchpoint, month, id, version, scale, direction, reason, n
-        ])?;
+    let mut params: Vec<&dyn ToSql> = Vec::with_capacity(reasons.len() * REASONS.width());
+    for ((site, touchpoint, month, id, version, scale, direction, reason), n) in &reasons {
+        params.extend([
+            site as &dyn ToSql,
+            touchpoint,
+            month,
+            id,
+            version,
+            scale,
+            direction,
+            reason,
+            n,
+        ]);
     }
-    Ok(())
+    REASONS.add(c, &params)
 }
 
 /// Adds score columns `n` to a row of a map being built.
@@ -264,114 +316,25 @@ fn add<K: Ord>(entry: Entry<'_, K, ScoreColumns>, n: &ScoreColumns) {
     }
 }
 
-/// The statements that add score columns to the rows of one rollup table.
-struct Rows<'c> {
-    update: rusqlite::CachedStatement<'c>,
-    insert: rusqlite::CachedStatement<'c>,
-}
-
-impl<'c> Rows<'c> {
-    /// For `table`, whose rows are found by the columns `key`.
-    fn new(c: &'c Connection, table: &str, key: &[&str]) -> rusqlite::Result<Rows<'c>> {
-        let scores = ["n1", "n2", "n3", "n4", "n5", "n6", "n7", "suppressed"];
-        let add: Vec<String> = scores
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("{s} = {s} + ?{}", i + 1))
-            .collect();
-        let find: Vec<String> = key
-            .iter()
-            .enumerate()
-            .map(|(i, k)| format!("{k} = ?{}", i + 9))
-            .collect();
-        let places: Vec<String> = (1..=scores.len() + key.len())
-            .map(|i| format!("?{i}"))
-            .collect();
-        let update = format!(
-            "UPDATE {table} SET {} WHERE {}",
-            add.join(", "),
-            find.join(" AND ")
-        );
-        let insert = format!(
-            "INSERT INTO {table} ({}, {}) VALUES ({})",
-            scores.join(", "),
-            key.join(", "),
-            places.join(", ")
-        );
-        Ok(Rows {
-            update: c.prepare_cached(&update)?,
-            insert: c.prepare_cached(&insert)?,
-        })
-    }
-
-    /// Adds `n` to the row found by `key`: updates it, or inserts it when it is the first
-    /// of its kind (most rows exist already: today's, this month's).
-    fn add(&mut self, n: &ScoreColumns, key: &[&dyn ToSql]) -> rusqlite::Result<()> {
-        let mut row: Vec<&dyn ToSql> = n.iter().map(|v| v as &dyn ToSql).collect();
-        row.extend_from_slice(key);
-        if self.update.execute(&*row)? == 0 {
-            self.insert.execute(&*row)?;
-        }
-        Ok(())
-    }
-}
-
-/// `answer_counts` rows written by one statement: a group's rows go in statements of this
-/// many, the rest one by one, so that SQLite runs a few statements per group, not one per row.
-const FINE_ROWS_AT_ONCE: usize = 32;
-
-/// Adds a group's counts to `answer_counts`.
-fn add_fine_rows(c: &Connection, rows: &BTreeMap<FineKey, i64>) -> rusqlite::Result<()> {
-    let insert = |rows: usize| {
-        let tuples: Vec<String> = (0..rows)
-            .map(|r| {
-                let places: Vec<String> = (1..=13).map(|i| format!("?{}", r * 13 + i)).collect();
-                format!("({})", places.join(", "))
-            })
-            .collect();
-        format!(
-            "INSERT INTO answer_counts (local_date, site, touchpoint, device_id, question_id,
-                question_version, scale, direction, local_hour, score, suppressed, reason, n)
-             VALUES {}
-             ON CONFLICT DO UPDATE SET n = n + excluded.n",
-            tuples.join(", ")
-        )
-    };
-    let rows: Vec<(&FineKey, &i64)> = rows.iter().collect();
-    let mut chunks = rows.chunks_exact(FINE_ROWS_AT_ONCE);
-    if chunks.len() > 0 {
-        let mut statement = c.prepare_cached(&insert(FINE_ROWS_AT_ONCE))?;
-        for chunk in chunks.by_ref() {
-            statement.execute(params_from_iter(fine_values(chunk)))?;
-        }
-    }
-    let mut one = c.prepare_cached(&insert(1))?;
-    for row in chunks.remainder() {
-        one.execute(params_from_iter(fine_values(std::slice::from_ref(row))))?;
-    }
-    Ok(())
-}
-
-/// The parameters of `answer_counts` rows, 13 a row.
-fn fine_values(rows: &[(&FineKey, &i64)]) -> Vec<Value> {
-    let text = |s: &str| Value::Text(s.to_owned());
-    let mut values = Vec::with_capacity(rows.len() * 13);
-    for (k, n) in rows {
-        values.extend([
-            text(&k.local_date),
-            text(&k.site),
-            text(&k.touchpoint),
-            text(&k.device_id),
-            text(&k.question_id),
-            Value::Integer(i64::from(k.question_version)),
-            text(k.scale),
-            text(k.direction),
-            Value::Integer(i64::from(k.local_hour)),
-            Value::Integer(i64::from(k.score)),
-            Value::Integer(i64::from(k.suppressed)),
-            text(&k.reason),
-            Value::Integer(**n),
+/// The parameters of `day_counts` or `month_counts` rows: their keys are alike.
+fn day_rows<'a>(rows: &'a BTreeMap<DayKey<'a>, ScoreColumns>) -> Vec<&'a dyn ToSql> {
+    let mut params = Vec::with_capacity(rows.len() * DAYS.width());
+    for ((date, id, version, scale, direction, site, touchpoint), n) in rows {
+        params.extend([
+            date as &dyn ToSql,
+            id,
+            version,
+            scale,
+            direction,
+            site,
+            touchpoint,
         ]);
+        scored(&mut params, n);
     }
-    values
+    params
+}
+
+/// Appends a row's score columns to its parameters.
+fn scored<'a>(params: &mut Vec<&'a dyn ToSql>, n: &'a ScoreColumns) {
+    params.extend(n.iter().map(|v| v as &dyn ToSql));
 }

@@ -12,6 +12,7 @@ mod months;
 mod read;
 mod reasons;
 mod rows;
+mod upsert;
 mod verify;
 
 pub use count::{Counted, Tally, count_group};

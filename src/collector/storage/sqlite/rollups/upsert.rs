@@ -1,0 +1,81 @@
+//! Adding counts to a rollup table's rows, many rows per statement: a row of a new key is
+//! inserted; to a row whose key is there, its counts are added.
+
+use std::sync::OnceLock;
+
+use rusqlite::{Connection, ToSql};
+
+/// Rows written by one statement at most. A group's rows go in statements of 32, 16, 8, …
+/// rows: a few statements per table and group instead of one per row, and at most six
+/// statement texts per table kept prepared.
+const ROWS_AT_ONCE: usize = 32;
+/// How many statement sizes there are (32, 16, 8, 4, 2, 1 rows).
+const SIZES: usize = ROWS_AT_ONCE.ilog2() as usize + 1;
+
+/// A rollup table: its name, the columns that find a row, and the columns counted in it
+/// (each a comma-separated list).
+pub struct Table {
+    name: &'static str,
+    key: &'static str,
+    counts: &'static str,
+    /// Its statements' text by size (the index is the log2 of the rows), made once.
+    sql: [OnceLock<String>; SIZES],
+}
+
+impl Table {
+    pub const fn new(name: &'static str, key: &'static str, counts: &'static str) -> Table {
+        Table {
+            name,
+            key,
+            counts,
+            sql: [const { OnceLock::new() }; SIZES],
+        }
+    }
+
+    /// The parameters of one row: its key columns, then its counts.
+    pub fn width(&self) -> usize {
+        self.key.split(',').count() + self.counts.split(',').count()
+    }
+
+    /// Adds rows to the table: `params` holds each row's key columns, then its counts,
+    /// row after row, rows in the table's key order (pages are then visited in order).
+    pub fn add(&self, c: &Connection, params: &[&dyn ToSql]) -> rusqlite::Result<()> {
+        let width = self.width();
+        let mut rest = params;
+        while rest.len() >= width {
+            let rows = rest.len() / width;
+            let log = rows.ilog2().min(ROWS_AT_ONCE.ilog2());
+            let (these, after) = rest.split_at((1 << log) * width);
+            let sql = self.sql[log as usize].get_or_init(|| self.statement(1 << log));
+            c.prepare_cached(sql)?.execute(these)?;
+            rest = after;
+        }
+        debug_assert!(rest.is_empty(), "{}: a row of the wrong width", self.name);
+        Ok(())
+    }
+
+    /// The statement that adds `rows` rows.
+    fn statement(&self, rows: usize) -> String {
+        let width = self.width();
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let places: Vec<String> =
+                    (1..=width).map(|i| format!("?{}", r * width + i)).collect();
+                format!("({})", places.join(", "))
+            })
+            .collect();
+        let add: Vec<String> = self
+            .counts
+            .split(',')
+            .map(|n| format!("{0} = {0} + excluded.{0}", n.trim()))
+            .collect();
+        format!(
+            "INSERT INTO {} ({}, {}) VALUES {} ON CONFLICT DO UPDATE SET {}",
+            self.name,
+            self.key,
+            self.counts,
+            tuples.join(", "),
+            add.join(", ")
+        )
+    }
+}
