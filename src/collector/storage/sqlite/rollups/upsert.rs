@@ -50,8 +50,12 @@ impl Table {
             c.prepare_cached(sql)?.execute(these)?;
             rest = after;
         }
-        debug_assert!(rest.is_empty(), "{}: a row of the wrong width", self.name);
-        Ok(())
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            // A row cut short: the group fails whole rather than count it wrong.
+            Err(rusqlite::Error::InvalidParameterCount(rest.len(), width))
+        }
     }
 
     /// The statement that adds `rows` rows.
@@ -77,5 +81,47 @@ impl Table {
             tuples.join(", "),
             add.join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static COUNTS: Table = Table::new("counts", "k", "n");
+
+    fn database() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE counts (k INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+            .unwrap();
+        c
+    }
+
+    #[test]
+    fn every_row_is_added_whatever_the_number_of_rows() {
+        let c = database();
+        let sizes = [1usize, 2, 3, 31, 32, 33, 45, 100];
+        for rows in sizes {
+            let keys: Vec<i64> = (0..rows as i64).collect();
+            let params: Vec<&dyn ToSql> = keys
+                .iter()
+                .flat_map(|k| [k as &dyn ToSql, &1i64 as &dyn ToSql])
+                .collect();
+            COUNTS.add(&c, &params).unwrap();
+        }
+        for k in 0..100i64 {
+            let n: i64 = c
+                .query_row("SELECT n FROM counts WHERE k = ?1", [k], |r| r.get(0))
+                .unwrap();
+            let added = sizes.iter().filter(|&&rows| rows as i64 > k).count() as i64;
+            assert_eq!(n, added, "key {k}");
+        }
+    }
+
+    #[test]
+    fn a_row_cut_short_is_refused() {
+        let c = database();
+        let params: [&dyn ToSql; 3] = [&1i64, &1i64, &2i64];
+        assert!(COUNTS.add(&c, &params).is_err());
     }
 }
