@@ -10,10 +10,12 @@
 //! - `ingest`: what terminals send. `validate`: the rules an answer must meet (pure).
 //! - `read`: what central teams read. `report`: the CES maths. `export`: CSV and JSON rows.
 //! - `dashboard`: the web pages central teams log in to (overview, places, fleet).
+//! - `alert`: alert rules, the alerts they raise and their notifications (outbox, webhooks).
 //! - `error`: how routes fail (status, JSON body, `Retry-After`).
 //!
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
 
+pub mod alert;
 pub mod auth;
 pub mod client;
 pub mod dashboard;
@@ -202,9 +204,17 @@ impl Collector {
                 }
             }
         });
+        let alerts = alert::sender::spawn(
+            self.state.storage.clone(),
+            self.state.settings.alerts.clone(),
+            forgetting.clone(),
+        );
         let limits = self.state.settings.limits.clone();
         server::serve(self.listener, routes(self.state), &limits, shutdown).await;
         forgetting.cancel();
+        for task in alerts {
+            let _ = task.await;
+        }
         tracing::info!("collector stopped");
         Ok(())
     }

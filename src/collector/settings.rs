@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::collector::alert::settings::{AlertSettings, RawAlerts};
 use crate::collector::client::TrustedProxies;
 
 /// A checked collector config.
@@ -21,6 +22,7 @@ pub struct Settings {
     /// A device clock further off than this is flagged in the fleet view.
     pub skew_flag: Duration,
     pub dashboard: Dashboard,
+    pub alerts: AlertSettings,
 }
 
 /// How the dashboard shows things.
@@ -94,6 +96,7 @@ impl Settings {
             limits: Limits::default(),
             skew_flag: Duration::from_secs(120),
             dashboard: Dashboard::default(),
+            alerts: AlertSettings::default(),
         }
     }
 
@@ -244,6 +247,9 @@ impl Settings {
                 silent_after: Duration::from_secs(silent * 60),
             };
         }
+        if let Some(alerts) = raw.alerts {
+            s.alerts = alerts.check(base, &err)?;
+        }
         Ok(s)
     }
 }
@@ -259,6 +265,7 @@ struct Raw {
     limits: RawLimits,
     clock: Option<RawClock>,
     dashboard: Option<RawDashboard>,
+    alerts: Option<RawAlerts>,
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ pub mod fault_proxy;
 pub mod fleet;
 pub mod requests;
 pub mod terminal;
+pub mod webhook;
 pub mod xvfb;
 
 use std::path::Path;

@@ -3,6 +3,7 @@
 //! command line on the same database (`fleet`). Exit codes: 0 done, 1 failure, 2 bad config
 //! or command line.
 
+mod alerts;
 mod fleet;
 mod people;
 
@@ -58,6 +59,15 @@ enum Command {
     /// Add, list, disable and reset the people who log in to the dashboard.
     #[command(subcommand)]
     User(people::UserCommand),
+    /// Set sites' time zones and opening hours (alert rules fire only while open).
+    #[command(subcommand)]
+    Site(alerts::SiteCommand),
+    /// Add, list and remove alert rules.
+    #[command(subcommand)]
+    AlertRule(alerts::RuleCommand),
+    /// List and acknowledge alerts.
+    #[command(subcommand)]
+    Alert(alerts::AlertCommand),
     /// Write stored answers as CSV or JSON.
     Export {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -169,6 +179,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Config(command) => fleet::config(command, storage).await?,
         Command::AdminToken(command) => fleet::token(command, storage).await?,
         Command::User(command) => people::user(command, storage, &settings).await?,
+        Command::Site(command) => alerts::site(command, storage).await?,
+        Command::AlertRule(command) => alerts::rule(command, storage).await?,
+        Command::Alert(command) => alerts::alert(command, storage).await?,
         Command::Export {
             format,
             filter,

@@ -2,14 +2,18 @@
 //! every route uses, and its embedded SQLite implementation. A PostgreSQL implementation
 //! plugs in behind the same trait without touching the routes.
 
+pub mod alerts;
 pub mod people;
 mod sqlite;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+use crate::collector::alert::hours::SiteHours;
+use crate::collector::alert::rule::Rule;
 use crate::survey::{Direction, Scale};
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, SurveyConfig, WireAnswer};
+pub use alerts::{AlertFilter, AlertView, Attempt, Delivery, Due};
 pub use people::{Failure, LoginAccount, NewSession, NewUser, Role, SessionUser, Setup, User};
 
 pub use sqlite::{SqliteStorage, migrations as sqlite_migrations};
@@ -370,4 +374,48 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Ends a session (logout).
     async fn end_session(&self, id_hash: &str) -> Result<(), StorageError>;
+
+    /// Sets a site's time zone and opening hours (replacing what was set).
+    async fn set_site(&self, site: SiteHours) -> Result<(), StorageError>;
+
+    /// Every site with a time zone and opening hours set, by name.
+    async fn sites(&self) -> Result<Vec<SiteHours>, StorageError>;
+
+    /// Adds an alert rule and returns its id; a taken name is a conflict.
+    async fn add_alert_rule(&self, rule: Rule, at_ms: i64) -> Result<i64, StorageError>;
+
+    /// Every rule in force, by name.
+    async fn alert_rules(&self) -> Result<Vec<Rule>, StorageError>;
+
+    /// Removes a rule; its open alerts are resolved without notice. `NotFound` for an
+    /// unknown name.
+    async fn remove_alert_rule(&self, name: &str, at_ms: i64) -> Result<(), StorageError>;
+
+    /// Evaluates every rule at `now_ms` in one transaction: alerts open, fire, repeat and
+    /// resolve, and each notification goes into the outbox once per channel. Returns how
+    /// many deliveries it queued.
+    async fn alert_round(&self, now_ms: i64, channels: Vec<String>) -> Result<usize, StorageError>;
+
+    /// Alerts, newest first.
+    async fn alerts(&self, filter: AlertFilter) -> Result<Vec<AlertView>, StorageError>;
+
+    /// Acknowledges a firing alert; `NotFound` when there is no such alert firing.
+    async fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: &str,
+        comment: &str,
+        at_ms: i64,
+    ) -> Result<AlertView, StorageError>;
+
+    /// The channel's deliveries due at `now_ms` (at most `limit`, oldest first).
+    async fn due_deliveries(
+        &self,
+        channel: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Due, StorageError>;
+
+    /// Records what came of trying a delivery.
+    async fn record_attempt(&self, id: &str, attempt: Attempt) -> Result<(), StorageError>;
 }

@@ -27,7 +27,9 @@ pub(super) fn insert_batch(
     let d = &b.device;
     let mut results = Vec::with_capacity(b.answers.len());
     let mut accepted = 0i64;
-    let counted = rollups::Counted::device(d);
+    // When the newest new answer was given, in collector time (for the silent-terminal rule).
+    let mut newest: Option<i64> = None;
+    let counted = rollups::Counted::batch(b);
     for checked in &b.answers {
         let a = &checked.wire;
         let id = a.id.to_string();
@@ -59,6 +61,11 @@ pub(super) fn insert_batch(
         ])?;
         let (status, reason) = if added == 1 {
             accepted += 1;
+            let given = a
+                .device_time_ms
+                .saturating_sub(b.clock_skew_ms)
+                .min(b.received_at_ms);
+            newest = newest.max(Some(given));
             if let Some(tally) = tally.as_deref_mut() {
                 tally.add(&counted, checked);
             }
@@ -80,9 +87,15 @@ pub(super) fn insert_batch(
     }
     c.prepare_cached(
         "UPDATE devices SET answers = answers + ?2, last_seen_ms = ?3, last_upload_ms = ?3,
-            clock_skew_ms = ?4
+            clock_skew_ms = ?4, last_answer_ms = coalesce(max(last_answer_ms, ?5), ?5, last_answer_ms)
          WHERE id = ?1",
     )?
-    .execute(params![d.id, accepted, b.received_at_ms, b.clock_skew_ms])?;
+    .execute(params![
+        d.id,
+        accepted,
+        b.received_at_ms,
+        b.clock_skew_ms,
+        newest
+    ])?;
     Ok(results)
 }

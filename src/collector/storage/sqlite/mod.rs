@@ -2,6 +2,7 @@
 //! go through one writer thread with group commit (`writer`); reads use a small pool of
 //! read-only connections (`read`), so exports never hold up uploads.
 
+mod alerts;
 mod answers;
 mod fleet;
 mod people;
@@ -20,10 +21,12 @@ use tokio::sync::mpsc;
 
 use super::people::{Failure, LoginAccount, NewSession, NewUser, SessionUser, Setup, User};
 use super::{
-    AnswerFilter, ConfigTarget, CountQuery, DeviceIdentity, Enrolment, GroupCounts,
-    HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode, ReasonCount, Storage,
-    StorageError, Verification,
+    AlertFilter, AlertView, AnswerFilter, Attempt, ConfigTarget, CountQuery, DeviceIdentity, Due,
+    Enrolment, GroupCounts, HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode,
+    ReasonCount, Storage, StorageError, Verification,
 };
+use crate::collector::alert::hours::SiteHours;
+use crate::collector::alert::rule::Rule;
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, SurveyConfig};
 
 pub use schema::migrations;
@@ -412,6 +415,72 @@ impl Storage for SqliteStorage {
         let hash = id_hash.to_owned();
         self.writer
             .write(move |c| people::end_session(c, &hash))
+            .await
+    }
+
+    async fn set_site(&self, site: SiteHours) -> Result<(), StorageError> {
+        self.writer.write(move |c| alerts::set_site(c, &site)).await
+    }
+
+    async fn sites(&self) -> Result<Vec<SiteHours>, StorageError> {
+        self.read(alerts::sites).await
+    }
+
+    async fn add_alert_rule(&self, rule: Rule, at_ms: i64) -> Result<i64, StorageError> {
+        self.writer
+            .write(move |c| alerts::add_rule(c, &rule, at_ms))
+            .await
+    }
+
+    async fn alert_rules(&self) -> Result<Vec<Rule>, StorageError> {
+        self.read(alerts::rules).await
+    }
+
+    async fn remove_alert_rule(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
+        let name = name.to_owned();
+        self.writer
+            .write(move |c| alerts::remove_rule(c, &name, at_ms))
+            .await
+    }
+
+    async fn alert_round(&self, now_ms: i64, channels: Vec<String>) -> Result<usize, StorageError> {
+        self.writer
+            .write(move |c| alerts::round(c, now_ms, &channels))
+            .await
+    }
+
+    async fn alerts(&self, filter: AlertFilter) -> Result<Vec<AlertView>, StorageError> {
+        self.read(move |c| alerts::alerts(c, &filter)).await
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: &str,
+        comment: &str,
+        at_ms: i64,
+    ) -> Result<AlertView, StorageError> {
+        let (by, comment) = (by.to_owned(), comment.to_owned());
+        self.writer
+            .write(move |c| alerts::acknowledge(c, id, &by, &comment, at_ms))
+            .await
+    }
+
+    async fn due_deliveries(
+        &self,
+        channel: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Due, StorageError> {
+        let channel = channel.to_owned();
+        self.read(move |c| alerts::outbox::due(c, &channel, now_ms, limit))
+            .await
+    }
+
+    async fn record_attempt(&self, id: &str, attempt: Attempt) -> Result<(), StorageError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| alerts::outbox::record(c, &id, &attempt))
             .await
     }
 }

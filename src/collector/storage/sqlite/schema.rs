@@ -12,6 +12,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5),
         M::up(V6),
         M::up(V7),
+        M::up(V8),
     ])
 }
 
@@ -303,6 +304,92 @@ FROM answer_counts
 WHERE reason != '' AND NOT suppressed
 GROUP BY site, touchpoint, substr(local_date, 1, 7), question_id, question_version, scale,
     direction, reason;
+";
+
+/// Closing the loop: sites' time zones and opening hours; `live_counts`, the last day's
+/// counted answers per minute (collector time) and touchpoint, which alert rules read;
+/// the rules, their alerts (at most one open per rule and place, kept by a unique index
+/// over open rows) and the outbox of notifications, written in the transaction that
+/// decides them and emptied by the sender. `devices.last_answer_ms` is when the newest
+/// answer of a device was given (collector time), for the rule of a silent terminal.
+const V8: &str = "
+CREATE TABLE sites (
+    name       TEXT PRIMARY KEY NOT NULL,
+    time_zone  TEXT NOT NULL,                    -- IANA name, e.g. Europe/Amsterdam
+    hours      TEXT NOT NULL                     -- opening hours as `site set` prints them
+) STRICT;
+
+CREATE TABLE live_counts (
+    minute      INTEGER NOT NULL,                -- Unix time in minutes
+    site        TEXT NOT NULL,
+    touchpoint  TEXT NOT NULL,
+    counted     INTEGER NOT NULL,
+    difficult   INTEGER NOT NULL,
+    easy        INTEGER NOT NULL,
+    PRIMARY KEY (minute, site, touchpoint)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE alert_rules (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('floor', 'praise', 'silent', 'trouble')),
+    site           TEXT,                         -- NULL: the whole fleet
+    touchpoint     TEXT CHECK (touchpoint IS NULL OR site IS NOT NULL),
+    share_pct      INTEGER,                      -- floor and praise
+    window_min     INTEGER,
+    min_answers    INTEGER,
+    silent_hours   INTEGER,                      -- silent
+    pending_s      INTEGER NOT NULL,
+    clear_s        INTEGER NOT NULL,
+    repeat_s       INTEGER NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    removed_at_ms  INTEGER                       -- removed rules keep their past alerts
+) STRICT;
+
+CREATE UNIQUE INDEX alert_rules_by_name ON alert_rules (name) WHERE removed_at_ms IS NULL;
+
+CREATE TABLE alerts (
+    id                INTEGER PRIMARY KEY,
+    rule_id           INTEGER NOT NULL REFERENCES alert_rules (id),
+    place             TEXT NOT NULL,             -- site/touchpoint, or the device id
+    site              TEXT NOT NULL,
+    touchpoint        TEXT NOT NULL,
+    device_id         TEXT,
+    state             TEXT NOT NULL
+        CHECK (state IN ('pending', 'firing', 'acknowledged', 'resolved')),
+    since_ms          INTEGER NOT NULL,          -- the condition was first seen
+    fired_at_ms       INTEGER,
+    clear_since_ms    INTEGER,                   -- the condition has not held since
+    resolved_at_ms    INTEGER,
+    notified_at_ms    INTEGER,
+    acked_by          TEXT,
+    acked_at_ms       INTEGER,
+    ack_comment       TEXT,
+    figures           TEXT NOT NULL              -- what was seen, as JSON
+) STRICT;
+
+CREATE UNIQUE INDEX alerts_open ON alerts (rule_id, place) WHERE state != 'resolved';
+CREATE INDEX alerts_by_site ON alerts (site, since_ms);
+
+CREATE TABLE outbox (
+    id               TEXT PRIMARY KEY NOT NULL,  -- the delivery id receivers see
+    channel          TEXT NOT NULL,              -- the webhook or e-mail the config names
+    alert_id         INTEGER REFERENCES alerts (id) ON DELETE SET NULL,
+    event            TEXT NOT NULL,
+    body             TEXT NOT NULL,              -- the notification, as JSON
+    created_at_ms    INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms  INTEGER NOT NULL,
+    sent_at_ms       INTEGER,
+    failed_at_ms     INTEGER,                    -- given up on
+    last_error       TEXT
+) STRICT;
+
+CREATE INDEX outbox_due ON outbox (channel, next_attempt_ms)
+    WHERE sent_at_ms IS NULL AND failed_at_ms IS NULL;
+
+ALTER TABLE devices ADD COLUMN last_answer_ms INTEGER;
+UPDATE devices SET last_answer_ms = last_upload_ms;
 ";
 
 #[cfg(test)]

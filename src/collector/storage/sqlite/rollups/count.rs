@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, ToSql};
 
+use super::live::{self, LiveColumns, LiveKey};
 use super::upsert::Table;
 
-use crate::collector::storage::{CheckedAnswer, DeviceIdentity};
+use crate::collector::storage::{CheckedAnswer, IncomingBatch};
 
 /// An `answer_counts` row, its fields in the table's key order (text as SQLite orders it).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,25 +37,32 @@ struct FineKey {
     reason: String,
 }
 
-/// New answers per `answer_counts` row, of one request or of a whole group commit.
+/// New answers per `answer_counts` row, and per `live_counts` row, of one request or of a
+/// whole group commit.
 #[derive(Default)]
 pub struct Tally {
     rows: BTreeMap<FineKey, i64>,
+    live: BTreeMap<LiveKey, LiveColumns>,
 }
 
-/// The device a request's answers are counted for, shared by its answers' keys.
+/// The device and arrival a request's answers are counted for, shared by their keys.
 pub struct Counted {
     site: Arc<str>,
     touchpoint: Arc<str>,
     device_id: Arc<str>,
+    received_at_ms: i64,
+    clock_skew_ms: i64,
 }
 
 impl Counted {
-    pub fn device(d: &DeviceIdentity) -> Counted {
+    pub fn batch(b: &IncomingBatch) -> Counted {
+        let d = &b.device;
         Counted {
             site: d.site.as_str().into(),
             touchpoint: d.touchpoint.as_str().into(),
             device_id: d.id.as_str().into(),
+            received_at_ms: b.received_at_ms,
+            clock_skew_ms: b.clock_skew_ms,
         }
     }
 }
@@ -62,6 +70,9 @@ impl Counted {
 impl Tally {
     /// Counts one newly stored answer of device `d`.
     pub fn add(&mut self, d: &Counted, checked: &CheckedAnswer) {
+        if let Some(at) = live::given_at_ms(checked, d.received_at_ms, d.clock_skew_ms) {
+            live::tally(&mut self.live, &d.site, &d.touchpoint, checked, at);
+        }
         let a = &checked.wire;
         let key = FineKey {
             local_date: checked.local_date.clone(),
@@ -82,6 +93,12 @@ impl Tally {
 
     /// Adds another tally (a request's whose work was kept) to this one.
     pub fn merge(&mut self, other: Tally) {
+        for (key, n) in other.live {
+            let row = self.live.entry(key).or_default();
+            for (total, add) in row.iter_mut().zip(n) {
+                *total += add;
+            }
+        }
         if self.rows.is_empty() {
             self.rows = other.rows;
             return;
@@ -169,6 +186,7 @@ static REASONS: Table = Table::new(
 /// Adds a group's tally to every rollup table. Runs inside its transaction, after
 /// the requests' savepoints.
 pub fn count_group(c: &Connection, group: &Tally) -> rusqlite::Result<()> {
+    live::add(c, &group.live)?;
     if group.rows.is_empty() {
         return Ok(());
     }

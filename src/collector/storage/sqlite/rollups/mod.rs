@@ -8,6 +8,7 @@
 //! the smallest table that holds what a report asks for, recounted by [`verify_counts`].
 
 mod count;
+mod live;
 mod months;
 mod read;
 mod reasons;
@@ -16,6 +17,7 @@ mod upsert;
 mod verify;
 
 pub use count::{Counted, Tally, count_group};
+pub use live::prune as prune_live;
 pub use read::report_counts;
 pub use reasons::reason_counts;
 pub use verify::verify_counts;

@@ -1,0 +1,290 @@
+//! The alert commands of `ces-collector`: sites' time zones and opening hours, alert rules,
+//! and the alerts they raised (list, acknowledge).
+
+use std::sync::Arc;
+
+use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours, time_zone};
+use ces_kiosk::collector::alert::message;
+use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
+use ces_kiosk::collector::storage::{AlertFilter, SqliteStorage, Storage};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::fleet::check_name;
+use crate::{Shown, Usage, print_safely};
+
+#[derive(Subcommand)]
+pub enum SiteCommand {
+    /// Set a site's time zone and opening hours: alert rules fire only while it is open.
+    Set {
+        name: String,
+        /// An IANA time zone name, e.g. Europe/Amsterdam.
+        #[arg(long)]
+        time_zone: String,
+        /// "always", or days and times, e.g. "mon-fri 08:00-18:00, sat 09:00-12:30".
+        #[arg(long, default_value = "always")]
+        hours: String,
+    },
+    /// List the sites with their time zone and opening hours.
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    /// A share of difficult answers within a window.
+    Floor,
+    /// A share of easy answers within a window (a place doing very well).
+    Praise,
+    /// A terminal not heard from, or without answers during opening hours.
+    Silent,
+    /// A terminal with dead letters or a refused survey config.
+    Trouble,
+}
+
+#[derive(Subcommand)]
+pub enum RuleCommand {
+    /// Add an alert rule for the whole fleet, a site or a touchpoint.
+    Add(RuleArgs),
+    /// List the rules in force.
+    List,
+    /// Remove a rule; its open alerts are resolved without notice.
+    Remove { name: String },
+}
+
+#[derive(Args)]
+pub struct RuleArgs {
+    #[arg(long)]
+    name: String,
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// Only this site (else the whole fleet).
+    #[arg(long)]
+    site: Option<String>,
+    /// Only this touchpoint of the site.
+    #[arg(long)]
+    touchpoint: Option<String>,
+    /// Floor and praise: the share of difficult (easy) answers that fires, in %.
+    #[arg(long)]
+    share: Option<u8>,
+    /// Floor and praise: the window in minutes.
+    #[arg(long)]
+    window: Option<u32>,
+    /// Floor and praise: the fewest counted answers in the window.
+    #[arg(long)]
+    min_answers: Option<u32>,
+    /// Silent: hours without a heartbeat, or without an answer while open.
+    #[arg(long, default_value_t = 2)]
+    hours: u32,
+    /// Seconds the condition must hold before the alert fires.
+    #[arg(long, default_value_t = 0)]
+    pending: u32,
+    /// Seconds the condition must have cleared before the alert resolves itself (default:
+    /// the window, or 0 for terminal rules).
+    #[arg(long)]
+    clear: Option<u32>,
+    /// Seconds between repeated notifications while firing and not acknowledged (0: never).
+    #[arg(long, default_value_t = 4 * 3600)]
+    repeat: u32,
+}
+
+#[derive(Subcommand)]
+pub enum AlertCommand {
+    /// List alerts, newest first.
+    List {
+        /// Only pending, firing and acknowledged ones.
+        #[arg(long)]
+        open: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a firing alert: its repeated notifications stop.
+    Ack {
+        id: i64,
+        /// Who acknowledges it.
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+pub async fn site(command: SiteCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+    match command {
+        SiteCommand::Set {
+            name,
+            time_zone: zone,
+            hours,
+        } => {
+            check_name("site", &name)?;
+            time_zone(&zone).map_err(|e| Usage(format!("--time-zone: {e}")))?;
+            let hours = OpeningHours::parse(&hours).map_err(|e| Usage(format!("--hours: {e}")))?;
+            eprintln!("site {name}: {zone}, open {hours}");
+            storage
+                .set_site(SiteHours {
+                    site: name,
+                    time_zone: zone,
+                    hours,
+                })
+                .await?;
+        }
+        SiteCommand::List => {
+            let mut text = format!("{:<24} {:<24} {}\n", "site", "time zone", "opening hours");
+            for s in storage.sites().await? {
+                text.push_str(&format!("{:<24} {:<24} {}\n", s.site, s.time_zone, s.hours));
+            }
+            print_safely(&text, Shown::Table);
+        }
+    }
+    Ok(())
+}
+
+pub async fn rule(command: RuleCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+    match command {
+        RuleCommand::Add(a) => {
+            let rule = a.rule()?;
+            rule.check().map_err(Usage)?;
+            storage
+                .add_alert_rule(rule.clone(), now_ms())
+                .await
+                .map_err(|e| Usage(e.to_string()))?;
+            eprintln!("alert rule {} added: {}", rule.name, rule.condition);
+        }
+        RuleCommand::List => {
+            let mut text = String::new();
+            for r in storage.alert_rules().await? {
+                let scope = match (&r.site, &r.touchpoint) {
+                    (None, _) => "every site".to_owned(),
+                    (Some(s), None) => format!("site {s}"),
+                    (Some(s), Some(t)) => format!("{s} / {t}"),
+                };
+                text.push_str(&format!(
+                    "{}  [{}] {}: {} (pending {} s, clear {} s, repeat {} s)\n",
+                    r.name,
+                    r.condition.kind(),
+                    scope,
+                    r.condition,
+                    r.pending_s,
+                    r.clear_s,
+                    r.repeat_s
+                ));
+            }
+            print_safely(&text, Shown::Table);
+        }
+        RuleCommand::Remove { name } => {
+            storage
+                .remove_alert_rule(&name, now_ms())
+                .await
+                .map_err(|e| Usage(e.to_string()))?;
+            eprintln!("alert rule {name} removed");
+        }
+    }
+    Ok(())
+}
+
+impl RuleArgs {
+    fn rule(self) -> Result<Rule, Usage> {
+        let share = |default_share| Share {
+            share_pct: self.share.unwrap_or(default_share),
+            window_min: self.window.unwrap_or(15),
+            min_answers: self.min_answers.unwrap_or(4),
+        };
+        let condition = match self.kind {
+            Kind::Floor => Condition::Floor(share(50)),
+            Kind::Praise => Condition::Praise(share(90)),
+            Kind::Silent => Condition::Silent { hours: self.hours },
+            Kind::Trouble => Condition::Trouble,
+        };
+        if condition.share().is_none()
+            && (self.share.is_some() || self.window.is_some() || self.min_answers.is_some())
+        {
+            return Err(Usage(format!(
+                "--share, --window and --min-answers are for floor and praise rules, not {}",
+                condition.kind()
+            )));
+        }
+        let window_s = condition.share().map_or(0, |s| s.window_min * 60);
+        Ok(Rule {
+            id: 0,
+            name: self.name,
+            condition,
+            site: self.site,
+            touchpoint: self.touchpoint,
+            pending_s: self.pending,
+            clear_s: self.clear.unwrap_or(window_s),
+            repeat_s: self.repeat,
+        })
+    }
+}
+
+pub async fn alert(command: AlertCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+    match command {
+        AlertCommand::List { open, json } => {
+            let alerts = storage
+                .alerts(AlertFilter {
+                    open_only: open,
+                    sites: None,
+                    limit: 1000,
+                })
+                .await?;
+            if json {
+                print_safely(
+                    &(serde_json::to_string_pretty(&alerts)? + "\n"),
+                    Shown::Json,
+                );
+                return Ok(());
+            }
+            let mut text = String::new();
+            for a in &alerts {
+                text.push_str(&format!(
+                    "{:>5}  {:<12} {}  since {}\n       {}\n",
+                    a.id,
+                    a.state.as_str(),
+                    message::place(a),
+                    message::time(Some(a.since_ms)),
+                    message::text(a)
+                ));
+                if let Some(ack) = &a.acknowledged {
+                    text.push_str(&format!(
+                        "       acknowledged by {} at {}: {}\n",
+                        ack.by,
+                        message::time(Some(ack.at_ms)),
+                        ack.comment
+                    ));
+                }
+            }
+            print_safely(&text, Shown::Table);
+        }
+        AlertCommand::Ack { id, by, comment } => {
+            check_text("--by", &by, 100)?;
+            check_text("--comment", &comment, 1000)?;
+            let a = storage
+                .acknowledge_alert(id, &by, &comment, now_ms())
+                .await
+                .map_err(|e| Usage(e.to_string()))?;
+            eprintln!(
+                "alert {} at {} acknowledged by {by}",
+                a.id,
+                message::place(&a)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Text a person typed: not empty where needed, not too long, no control characters.
+fn check_text(key: &str, text: &str, max: usize) -> Result<(), Usage> {
+    if key == "--by" && text.trim().is_empty() {
+        return Err(Usage(format!("{key} must name who acknowledges")));
+    }
+    if text.chars().count() > max {
+        return Err(Usage(format!("{key} is longer than {max} characters")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Usage(format!("{key} must not hold control characters")));
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Closing the loop: alert rules watch the live counts and the terminals' reports, alerts
+//! move through their life, and notifications go out through a durable outbox.
+//!
+//! - `hours`: sites' time zones and opening hours. `rule`: what a rule watches.
+//! - `decide`: an alert's life (pure). `message`: what a notification says.
+//! - `settings`: the `[alerts]` config (channels, how often rules are evaluated).
+//! - `webhook`: bodies for plain receivers, Slack and Teams, and the HMAC signature.
+//! - `sender`: the evaluation task and one delivery task per channel.
+
+pub mod decide;
+pub mod hours;
+pub mod message;
+pub mod rule;
+pub mod sender;
+pub mod settings;
+pub mod webhook;

@@ -1,0 +1,187 @@
+//! The collector's alert tasks: one evaluates every rule on a fixed interval (each round one
+//! writer transaction), and one per channel empties its part of the outbox, so that a
+//! failing or slow receiver never holds up the others. A delivery that fails is tried again
+//! after 1, 2, 4 … seconds, at most [`RETRY_CAP_S`] apart (longer when the receiver asks
+//! with `Retry-After`), and given up a day after it was queued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::settings::{AlertSettings, Webhook};
+use super::webhook;
+use crate::collector::storage::{Attempt, Storage};
+
+/// The longest wait between two tries of one delivery.
+pub const RETRY_CAP_S: u64 = 300;
+/// A delivery not taken within this long of being queued is given up.
+const GIVE_UP_MS: i64 = 24 * 3_600_000;
+/// Deliveries taken from the outbox at once, per channel.
+const AT_ONCE: usize = 16;
+/// The longest a channel task sleeps without looking at the outbox.
+const IDLE_LOOK_MS: i64 = 60_000;
+/// How long one send may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// When to try a delivery again after its `attempts`-th failure, or `None` to give up.
+pub fn retry_at(
+    attempts: u32,
+    created_at_ms: i64,
+    now_ms: i64,
+    retry_after_s: Option<u64>,
+) -> Option<i64> {
+    if now_ms - created_at_ms >= GIVE_UP_MS {
+        return None;
+    }
+    let backoff = 1u64 << attempts.saturating_sub(1).min(16);
+    let wait = backoff
+        .min(RETRY_CAP_S)
+        .max(retry_after_s.unwrap_or(0).min(3600));
+    Some(now_ms + i64::try_from(wait).unwrap_or(3600) * 1000)
+}
+
+/// Starts the evaluation task and one delivery task per channel; they stop with `stop`.
+pub fn spawn(
+    storage: Arc<dyn Storage>,
+    settings: AlertSettings,
+    stop: CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let client = match crate::sync::transport::client(SEND_TIMEOUT) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("alerts: no HTTP client ({e}); notifications wait in the outbox");
+            return vec![tokio::spawn(evaluate(storage, settings, Vec::new(), stop))];
+        }
+    };
+    let mut tasks = Vec::new();
+    let mut wakes = Vec::new();
+    for hook in settings.webhooks.clone() {
+        let wake = Arc::new(Notify::new());
+        wakes.push(wake.clone());
+        tasks.push(tokio::spawn(deliver(
+            storage.clone(),
+            client.clone(),
+            hook,
+            wake,
+            stop.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(evaluate(storage, settings, wakes, stop)));
+    tasks
+}
+
+async fn evaluate(
+    storage: Arc<dyn Storage>,
+    settings: AlertSettings,
+    wakes: Vec<Arc<Notify>>,
+    stop: CancellationToken,
+) {
+    let channels = settings.channels();
+    let mut every = tokio::time::interval(settings.evaluate_every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match storage.alert_round(now_ms(), channels.clone()).await {
+            Ok(0) => {}
+            Ok(queued) => {
+                tracing::info!(queued, "alerts: notifications queued");
+                for wake in &wakes {
+                    wake.notify_one();
+                }
+            }
+            Err(e) => tracing::warn!("alerts: a round failed: {e}"),
+        }
+    }
+}
+
+async fn deliver(
+    storage: Arc<dyn Storage>,
+    client: reqwest::Client,
+    hook: Webhook,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let channel = hook.name.clone();
+    loop {
+        let wait_ms = match storage.due_deliveries(&channel, now_ms(), AT_ONCE).await {
+            Ok(due) if !due.ready.is_empty() => {
+                for d in due.ready {
+                    let sent = tokio::select! {
+                        () = stop.cancelled() => return,
+                        sent = webhook::send(&client, &hook, &d) => sent,
+                    };
+                    let at_ms = now_ms();
+                    let attempt = match sent {
+                        Ok(()) => {
+                            tracing::info!(channel, delivery = d.id, "alerts: delivered");
+                            Attempt::Sent { at_ms }
+                        }
+                        Err(f) => {
+                            let retry =
+                                retry_at(d.attempts + 1, d.created_at_ms, at_ms, f.retry_after_s);
+                            tracing::warn!(
+                                channel,
+                                delivery = d.id,
+                                given_up = retry.is_none(),
+                                "alerts: a delivery failed: {}",
+                                f.error
+                            );
+                            Attempt::Failed {
+                                at_ms,
+                                error: f.error,
+                                retry_at_ms: retry,
+                            }
+                        }
+                    };
+                    if let Err(e) = storage.record_attempt(&d.id, attempt).await {
+                        tracing::warn!(channel, "alerts: cannot record a delivery: {e}");
+                    }
+                }
+                0
+            }
+            Ok(due) => due
+                .next_at_ms
+                .map_or(IDLE_LOOK_MS, |at| (at - now_ms()).clamp(0, IDLE_LOOK_MS)),
+            Err(e) => {
+                tracing::warn!(channel, "alerts: cannot read the outbox: {e}");
+                5_000
+            }
+        };
+        if wait_ms == 0 {
+            continue;
+        }
+        let wait = Duration::from_millis(wait_ms.unsigned_abs());
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_the_cap_and_stop_after_a_day() {
+        let waits: Vec<i64> = (1..=12)
+            .map(|n| retry_at(n, 0, 1000, None).unwrap() - 1000)
+            .collect();
+        assert_eq!(
+            waits,
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300].map(|s| s * 1000)
+        );
+        assert_eq!(retry_at(1, 0, 1000, Some(30)), Some(31_000));
+        assert_eq!(retry_at(1, 0, GIVE_UP_MS, None), None);
+    }
+}
