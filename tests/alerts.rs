@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours};
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
-use ces_kiosk::collector::alert::settings::{AlertSettings, Format, Hidden, Webhook};
+use ces_kiosk::collector::alert::settings::{
+    AlertSettings, Email, EmailTls, Format, Hidden, Webhook,
+};
 use ces_kiosk::collector::storage::{AlertFilter, Storage};
 use ces_kiosk::credential::Credential;
 use common::collector::TestCollector;
 use common::dataset::send;
 use common::requests::{answer, now_answer, post};
+use common::smtp::{self, SmtpSink};
 use common::webhook::{Hit, Receiver};
 use serde_json::json;
 
@@ -29,12 +32,31 @@ fn hook(name: &str, receiver: &Receiver, format: Format, secret: Option<&str>) -
 
 /// A collector evaluating its rules every 200 ms and notifying `webhooks`.
 fn collector(webhooks: Vec<Webhook>) -> TestCollector {
+    collector_mailing(webhooks, None)
+}
+
+/// The same, sending e-mail too.
+fn collector_mailing(webhooks: Vec<Webhook>, email: Option<Email>) -> TestCollector {
     TestCollector::with_settings(|s| {
         s.alerts = AlertSettings {
             evaluate_every: Duration::from_millis(200),
             webhooks,
+            email,
         }
     })
+}
+
+/// E-mail through the test's SMTP server: STARTTLS, a login, two recipients.
+fn email(sink: &SmtpSink) -> Email {
+    Email {
+        server: "127.0.0.1".into(),
+        port: sink.port,
+        tls: EmailTls::Starttls,
+        login: Some((smtp::USER.into(), Hidden(smtp::PASSWORD.into()))),
+        ca_pem: Some(std::fs::read(&sink.ca).unwrap()),
+        from: "CES alerts <alerts@example.org>".into(),
+        to: vec!["cx@example.org".into(), "ops@example.org".into()],
+    }
 }
 
 /// A collector notifying one signed plain receiver, and the receiver.
@@ -107,17 +129,22 @@ async fn until_event(r: &Receiver, event: &str) -> Vec<Hit> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_burst_of_difficult_answers_fires_one_alert_with_one_signed_webhook_per_endpoint() {
+async fn a_burst_of_difficult_answers_fires_one_alert_one_email_and_one_signed_webhook_per_endpoint()
+ {
     let (a, b, slack) = (
         Receiver::start(Some("secret-of-endpoint-a"), 0),
         Receiver::start(Some("secret-of-endpoint-b"), 0),
         Receiver::start(None, 0),
     );
-    let c = collector(vec![
-        hook("ops-a", &a, Format::Plain, Some("secret-of-endpoint-a")),
-        hook("ops-b", &b, Format::Plain, Some("secret-of-endpoint-b")),
-        hook("chat", &slack, Format::Slack, None),
-    ]);
+    let mail = SmtpSink::start();
+    let c = collector_mailing(
+        vec![
+            hook("ops-a", &a, Format::Plain, Some("secret-of-endpoint-a")),
+            hook("ops-b", &b, Format::Plain, Some("secret-of-endpoint-b")),
+            hook("chat", &slack, Format::Slack, None),
+        ],
+        Some(email(&mail)),
+    );
     // Resolved 2 s after clearing; repeated every second while firing and not acknowledged.
     add_rule(&c, floor("north-floor", Some("north"), 2, 1));
     let returns = c.add_device("dev-r", "north", "returns");
@@ -156,6 +183,17 @@ async fn a_burst_of_difficult_answers_fires_one_alert_with_one_signed_webhook_pe
          min. Rule north-floor: 50 % or more difficult within 15 min (at least 4 answers)."
     );
 
+    let message = mail.wait_for(1).await.remove(0);
+    assert_eq!(message["tls"], true, "sent after STARTTLS");
+    assert_eq!(message["login"], true);
+    assert_eq!(message["to"], json!(["cx@example.org", "ops@example.org"]));
+    let text = message["text"].as_str().unwrap();
+    assert!(
+        text.contains("Subject: Visitors struggle at north / returns"),
+        "{text}"
+    );
+    assert!(text.contains("3 of 4 answers difficult (75 %)"), "{text}");
+
     // Not acknowledged: it is told again; acknowledged: the repeats stop.
     let repeat = until_event(&a, "repeat").await;
     assert!(repeat.iter().all(|h| h.signed));
@@ -188,6 +226,32 @@ async fn a_burst_of_difficult_answers_fires_one_alert_with_one_signed_webhook_pe
     };
     assert_eq!(of_returns("firing"), 1, "{hits:#?}");
     assert_eq!(of_returns("resolved"), 1, "{hits:#?}");
+    // E-mail: one message per notification, sent in the order they were decided.
+    let subject = |m: &serde_json::Value| {
+        let text = m["text"].as_str().unwrap_or_default();
+        let line = text.lines().find(|l| l.starts_with("Subject: "));
+        line.unwrap_or_default().to_owned()
+    };
+    let desk_subject = "Subject: Visitors struggle at north / desk";
+    let mut n = 1;
+    let subjects: Vec<String> = loop {
+        let all: Vec<String> = mail.wait_for(n).await.iter().map(subject).collect();
+        if all.iter().any(|s| s == desk_subject) {
+            break all;
+        }
+        n = all.len() + 1;
+    };
+    let count = |wanted: &str| subjects.iter().filter(|s| *s == wanted).count();
+    assert_eq!(
+        count("Subject: Visitors struggle at north / returns"),
+        1,
+        "{subjects:?}"
+    );
+    assert_eq!(
+        count("Subject: Resolved: Visitors struggle at north / returns"),
+        1,
+        "{subjects:?}"
+    );
     let db = rusqlite::Connection::open(&c.db).unwrap();
     let late_repeats: i64 = db
         .query_row(
@@ -249,7 +313,9 @@ async fn too_few_answers_a_closed_site_or_old_answers_fire_nothing() {
     scores(&c, &shut, &[1, 1, 1, 1]).await;
     // Given two days ago, uploaded now (a terminal back from an outage): too old to alert.
     let two_days_ago = jiff::Timestamp::from_millisecond(now_ms() - 48 * 3_600_000).unwrap();
-    let old = (0..4).map(|_| answer("ces7", 1, &two_days_ago.to_string())).collect();
+    let old = (0..4)
+        .map(|_| answer("ces7", 1, &two_days_ago.to_string()))
+        .collect();
     send(&c, &late, old).await;
     scores(&c, &marker, &[1, 2, 3, 1]).await;
     let hit = a.wait_for(1).await.remove(0);

@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod fault_proxy;
 pub mod fleet;
 pub mod requests;
+pub mod smtp;
 pub mod terminal;
 pub mod webhook;
 pub mod xvfb;

@@ -5,9 +5,11 @@
 //! - `decide`: an alert's life (pure). `message`: what a notification says.
 //! - `settings`: the `[alerts]` config (channels, how often rules are evaluated).
 //! - `webhook`: bodies for plain receivers, Slack and Teams, and the HMAC signature.
+//! - `email`: one plain-text message per notification, over SMTP with STARTTLS.
 //! - `sender`: the evaluation task and one delivery task per channel.
 
 pub mod decide;
+pub mod email;
 pub mod hours;
 pub mod message;
 pub mod rule;

@@ -1,8 +1,8 @@
 //! The collector's alert tasks: one evaluates every rule on a fixed interval (each round one
-//! writer transaction), and one per channel empties its part of the outbox, so that a
-//! failing or slow receiver never holds up the others. A delivery that fails is tried again
-//! after 1, 2, 4 … seconds, at most [`RETRY_CAP_S`] apart (longer when the receiver asks
-//! with `Retry-After`), and given up a day after it was queued.
+//! writer transaction), and one per channel (a webhook, or e-mail) empties its part of the
+//! outbox, so that a failing or slow receiver never holds up the others. A delivery that
+//! fails is tried again after 1, 2, 4 … seconds, at most [`RETRY_CAP_S`] apart (longer when
+//! the receiver asks with `Retry-After`), and given up a day after it was queued.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +10,32 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::settings::{AlertSettings, Webhook};
+use super::email::Mailer;
+use super::settings::{AlertSettings, EMAIL_CHANNEL, Webhook};
 use super::webhook;
-use crate::collector::storage::{Attempt, Storage};
+use crate::collector::storage::{Attempt, Delivery, Storage};
+
+/// Why a send failed, and when the receiver asked to be tried again (`Retry-After`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub retry_after_s: Option<u64>,
+}
+
+/// Where a channel's deliveries go.
+enum Channel {
+    Webhook(Webhook, reqwest::Client),
+    Email(Mailer),
+}
+
+impl Channel {
+    async fn send(&self, d: &Delivery) -> Result<(), Failure> {
+        match self {
+            Channel::Webhook(hook, client) => webhook::send(client, hook, d).await,
+            Channel::Email(mailer) => mailer.send(d).await,
+        }
+    }
+}
 
 /// The longest wait between two tries of one delivery.
 pub const RETRY_CAP_S: u64 = 300;
@@ -47,27 +70,39 @@ pub fn retry_at(
 }
 
 /// Starts the evaluation task and one delivery task per channel; they stop with `stop`.
+/// A channel that cannot be set up is logged; its notifications wait in the outbox.
 pub fn spawn(
     storage: Arc<dyn Storage>,
     settings: AlertSettings,
     stop: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let client = match crate::sync::transport::client(SEND_TIMEOUT) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("alerts: no HTTP client ({e}); notifications wait in the outbox");
-            return vec![tokio::spawn(evaluate(storage, settings, Vec::new(), stop))];
+    let mut channels = Vec::new();
+    match crate::sync::transport::client(SEND_TIMEOUT) {
+        Ok(client) => channels.extend(
+            settings
+                .webhooks
+                .iter()
+                .map(|h| (h.name.clone(), Channel::Webhook(h.clone(), client.clone()))),
+        ),
+        Err(e) => tracing::error!("alerts: no HTTP client ({e}); webhooks wait in the outbox"),
+    }
+    if let Some(email) = &settings.email {
+        match Mailer::new(email, SEND_TIMEOUT) {
+            Ok(mailer) => channels.push((EMAIL_CHANNEL.to_owned(), Channel::Email(mailer))),
+            Err(e) => {
+                tracing::error!("alerts: e-mail cannot be sent ({e}); it waits in the outbox")
+            }
         }
-    };
+    }
     let mut tasks = Vec::new();
     let mut wakes = Vec::new();
-    for hook in settings.webhooks.clone() {
+    for (name, channel) in channels {
         let wake = Arc::new(Notify::new());
         wakes.push(wake.clone());
         tasks.push(tokio::spawn(deliver(
             storage.clone(),
-            client.clone(),
-            hook,
+            name,
+            channel,
             wake,
             stop.clone(),
         )));
@@ -105,19 +140,18 @@ async fn evaluate(
 
 async fn deliver(
     storage: Arc<dyn Storage>,
-    client: reqwest::Client,
-    hook: Webhook,
+    channel: String,
+    to: Channel,
     wake: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    let channel = hook.name.clone();
     loop {
         let wait_ms = match storage.due_deliveries(&channel, now_ms(), AT_ONCE).await {
             Ok(due) if !due.ready.is_empty() => {
                 for d in due.ready {
                     let sent = tokio::select! {
                         () = stop.cancelled() => return,
-                        sent = webhook::send(&client, &hook, &d) => sent,
+                        sent = to.send(&d) => sent,
                     };
                     let at_ms = now_ms();
                     let attempt = match sent {

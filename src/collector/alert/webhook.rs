@@ -5,6 +5,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::sender::Failure;
 use super::settings::{Format, Webhook};
 use crate::collector::storage::Delivery;
 
@@ -14,13 +15,6 @@ pub const SIGNATURE: &str = "x-ces-signature";
 pub const DELIVERY: &str = "x-ces-delivery";
 /// The header with the event: firing, repeat or resolved.
 pub const EVENT: &str = "x-ces-event";
-
-/// Why a send failed, and when the receiver asked to be tried again (`Retry-After`).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub error: String,
-    pub retry_after_s: Option<u64>,
-}
 
 /// The body `hook` gets for a delivery.
 pub fn body(format: Format, delivery: &Delivery) -> String {
