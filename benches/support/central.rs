@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ces_kiosk::collector::alert::settings::AlertSettings;
 use ces_kiosk::collector::dashboard::access;
 use ces_kiosk::collector::storage::{NewDevice, NewSession, NewUser, Role, SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Limits, Settings};
@@ -23,6 +24,8 @@ pub struct Central {
     pub admin: Credential,
     /// A dashboard admin's session cookie (`ces_session=…`).
     pub session: String,
+    /// Its storage, for what a benchmark does beside the HTTP routes.
+    pub storage: Arc<SqliteStorage>,
     runtime: tokio::runtime::Runtime,
     shutdown: CancellationToken,
 }
@@ -43,6 +46,16 @@ impl Central {
         devices: impl IntoIterator<Item = (String, String, String)>,
         rollups: bool,
     ) -> Central {
+        Central::start_fleet_with(dir, devices, rollups, AlertSettings::default())
+    }
+
+    /// The same, with the collector's alert settings.
+    pub fn start_fleet_with(
+        dir: &Path,
+        devices: impl IntoIterator<Item = (String, String, String)>,
+        rollups: bool,
+        alerts: AlertSettings,
+    ) -> Central {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -61,9 +74,11 @@ impl Central {
             device_burst: 1_000_000,
             ..Limits::default()
         };
+        settings.alerts = alerts;
         let devices: Vec<(String, String, String)> = devices.into_iter().collect();
         let shutdown = CancellationToken::new();
         let admin = Credential::generate(Kind::Admin);
+        let kept = storage.clone();
         let (url, credentials, session) = runtime.block_on(async {
             let mut credentials = vec![];
             for (id, site, touchpoint) in devices {
@@ -95,9 +110,15 @@ impl Central {
             credentials,
             admin,
             session,
+            storage: kept,
             runtime,
             shutdown,
         }
+    }
+
+    /// Runs `f` on the collector's runtime and waits for it.
+    pub fn on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
     }
 
     /// Stops it, letting requests in flight finish.
