@@ -113,8 +113,8 @@ fn main() {
         .map_or(10_000_000, |n| n.parse().expect("--answers N"));
     println!("machine: {}", measure::machine());
     let receiver = Receiver::start();
-    let alerts = AlertSettings {
-        evaluate_every: Duration::from_secs(1),
+    let alerts = |every| AlertSettings {
+        evaluate_every: Duration::from_secs(every),
         webhooks: vec![Webhook {
             name: "bench".into(),
             url: Hidden(receiver.url.parse().unwrap()),
@@ -123,13 +123,14 @@ fn main() {
         }],
         email: None,
     };
-    let channels = alerts.channels();
+    let channels = alerts(1).channels();
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .date();
     let first = today.checked_sub(365.days()).unwrap();
     let work = tempfile::tempdir_in(std::env::temp_dir()).expect("a work folder");
-    let (central, stored) = Central::fill_from(work.path(), size, true, first, alerts);
+    // Its own evaluation only once an hour: the timed rounds are the only ones.
+    let (central, stored) = Central::fill_from(work.path(), size, true, first, alerts(3600));
 
     // (a) Five rules over the fleet, evaluated at yesterday 12:00 (+01:00), a busy hour.
     let share = |share_pct, window_min, min_answers| Share {
@@ -183,7 +184,10 @@ fn main() {
         open.unwrap().len()
     );
 
-    // (b) Only a floor rule for the probe site: answers crossing it, timed to the webhook.
+    // (b) The collector evaluating every second, with only a floor rule for the probe site:
+    // answers crossing it, timed to the webhook.
+    let central = central.restart(work.path(), alerts(1));
+    let storage = central.storage.clone();
     central.on(async {
         for name in ["floor", "site-floor", "praise", "silent", "trouble"] {
             storage.remove_alert_rule(name, 0).await.unwrap();

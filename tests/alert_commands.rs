@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::collector::{command, printed};
 use common::requests::now_answer;
 use common::webhook::Receiver;
 use serde_json::json;
@@ -163,6 +164,36 @@ async fn a_collector_killed_after_deciding_delivers_each_notification_once_after
         alerts, 1,
         "the restarted collector did not decide the alert again"
     );
+
+    // Acknowledged from the command line, with the action taken.
+    let id = hit.body["alert"]["id"].to_string();
+    let ack = cli(
+        &cfg,
+        &[
+            "alert",
+            "ack",
+            &id,
+            "--by",
+            "sam",
+            "--comment",
+            "seen",
+            "--action",
+            "opened desk 2",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&ack.stderr).contains("acknowledged by sam"));
+    let listed = cli(&cfg, &["alert", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("acknowledged  north / returns  since"),
+        "{listed}"
+    );
+    assert!(listed.contains("acknowledged by sam at"), "{listed}");
+    let actions = cli(&cfg, &["action", "list", "--json"]);
+    let actions: serde_json::Value = serde_json::from_slice(&actions.stdout).unwrap();
+    assert_eq!(actions[0]["what"], "opened desk 2");
+    assert_eq!(actions[0]["touchpoint"], "returns");
+    assert_eq!(actions[0]["alert_id"].to_string(), id);
 }
 
 #[test]
@@ -174,17 +205,8 @@ fn the_command_line_sets_sites_and_rules_and_names_what_is_wrong() {
         "listen = \"127.0.0.1:0\"\n[storage]\npath = \"collector.db\"\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .arg("-c")
-            .arg(&cfg)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let text = |o: &std::process::Output| {
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-    };
+    let run = |args: &[&str]| command(&cfg, args);
+    let text = printed;
     let set = run(&[
         "site",
         "set",

@@ -56,11 +56,6 @@ impl Central {
         rollups: bool,
         alerts: AlertSettings,
     ) -> Central {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
         let db = dir.join("collector.db");
         let storage = if rollups {
             SqliteStorage::open(&db)
@@ -68,18 +63,9 @@ impl Central {
             SqliteStorage::open_without_rollups(&db)
         };
         let storage = Arc::new(storage.expect("the collector database"));
-        let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
-        settings.limits = Limits {
-            device_requests_per_second: 1_000_000,
-            device_burst: 1_000_000,
-            ..Limits::default()
-        };
-        settings.alerts = alerts;
-        let devices: Vec<(String, String, String)> = devices.into_iter().collect();
-        let shutdown = CancellationToken::new();
+        let runtime = runtime();
         let admin = Credential::generate(Kind::Admin);
-        let kept = storage.clone();
-        let (url, credentials, session) = runtime.block_on(async {
+        let (credentials, session) = runtime.block_on(async {
             let mut credentials = vec![];
             for (id, site, touchpoint) in devices {
                 let c = Credential::generate(Kind::Device);
@@ -97,20 +83,45 @@ impl Central {
                 .add_admin_token("bench", &admin.hash(), 0)
                 .await
                 .expect("admin token added");
-            let session = dashboard_session(storage.as_ref()).await;
-            let collector = Collector::bind(settings, storage)
-                .await
-                .expect("the collector binds");
-            let url = format!("http://{}/", collector.local_addr());
-            tokio::spawn(collector.run_until_stopped(shutdown.clone()));
-            (url, credentials, session)
+            (credentials, dashboard_session(storage.as_ref()).await)
         });
+        let (url, shutdown) = serve(&runtime, db, storage.clone(), alerts);
         Central {
             url,
             credentials,
             admin,
             session,
-            storage: kept,
+            storage,
+            runtime,
+            shutdown,
+        }
+    }
+
+    /// Stops it and starts a collector with `alerts` on the same database (in `dir`), its
+    /// devices, token and session kept.
+    pub fn restart(self, dir: &Path, alerts: AlertSettings) -> Central {
+        let Central {
+            credentials,
+            admin,
+            session,
+            storage,
+            runtime: old,
+            shutdown,
+            ..
+        } = self;
+        shutdown.cancel();
+        drop(storage);
+        old.shutdown_timeout(Duration::from_secs(5));
+        let db = dir.join("collector.db");
+        let storage = Arc::new(SqliteStorage::open(&db).expect("the collector database"));
+        let runtime = runtime();
+        let (url, shutdown) = serve(&runtime, db, storage.clone(), alerts);
+        Central {
+            url,
+            credentials,
+            admin,
+            session,
+            storage,
             runtime,
             shutdown,
         }
@@ -126,6 +137,40 @@ impl Central {
         self.shutdown.cancel();
         self.runtime.shutdown_timeout(Duration::from_secs(5));
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Serves `storage` on 127.0.0.1:0 without rate limits; returns its URL and how to stop it.
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    db: std::path::PathBuf,
+    storage: Arc<SqliteStorage>,
+    alerts: AlertSettings,
+) -> (String, CancellationToken) {
+    let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
+    settings.limits = Limits {
+        device_requests_per_second: 1_000_000,
+        device_burst: 1_000_000,
+        ..Limits::default()
+    };
+    settings.alerts = alerts;
+    let shutdown = CancellationToken::new();
+    let url = runtime.block_on(async {
+        let collector = Collector::bind(settings, storage)
+            .await
+            .expect("the collector binds");
+        let url = format!("http://{}/", collector.local_addr());
+        tokio::spawn(collector.run_until_stopped(shutdown.clone()));
+        url
+    });
+    (url, shutdown)
 }
 
 /// A dashboard admin `bench` with a session, as logging in would make them; returns the

@@ -15,6 +15,7 @@
 //!
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
 
+pub mod action;
 pub mod alert;
 pub mod auth;
 pub mod client;

@@ -186,6 +186,21 @@ impl Drop for TestCollector {
     }
 }
 
+/// Runs the real `ces-collector` binary with the config `cfg` and `args`.
+pub fn command(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ces-collector"))
+        .arg("-c")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What a command printed: standard output, then standard error.
+pub fn printed(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
 /// An HTTP client for tests (with the TLS provider the terminal installs).
 pub fn client() -> reqwest::Client {
     ces_kiosk::sync::transport::install_crypto_provider();

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ces_kiosk::collector::action::Action;
 use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours, time_zone};
 use ces_kiosk::collector::alert::message;
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
@@ -105,6 +106,9 @@ pub enum AlertCommand {
         by: String,
         #[arg(long, default_value = "")]
         comment: String,
+        /// Record an action at the alert's place too: what was changed (today).
+        #[arg(long)]
+        action: Option<String>,
     },
 }
 
@@ -240,7 +244,7 @@ pub async fn alert(command: AlertCommand, storage: Arc<SqliteStorage>) -> anyhow
             let mut text = String::new();
             for a in &alerts {
                 text.push_str(&format!(
-                    "{:>5}  {:<12} {}  since {}\n       {}\n",
+                    "{:>5}  {:<13} {}  since {}\n       {}\n",
                     a.id,
                     a.state.as_str(),
                     message::place(a),
@@ -258,9 +262,35 @@ pub async fn alert(command: AlertCommand, storage: Arc<SqliteStorage>) -> anyhow
             }
             print_safely(&text, Shown::Table);
         }
-        AlertCommand::Ack { id, by, comment } => {
+        AlertCommand::Ack {
+            id,
+            by,
+            comment,
+            action,
+        } => {
             check_text("--by", &by, 100)?;
             check_text("--comment", &comment, 1000)?;
+            let today = jiff::ZonedDateTime::now().date();
+            // Checked before the acknowledgement, recorded after it.
+            let mut record = action.map(|what| Action {
+                id: 0,
+                site: String::new(),
+                touchpoint: None,
+                taken_on: today.to_string(),
+                what,
+                by: by.clone(),
+                alert_id: Some(id),
+                recorded_at_ms: now_ms(),
+            });
+            if let Some(r) = &record {
+                let named = Action {
+                    site: "site".into(),
+                    ..r.clone()
+                };
+                named
+                    .check(today)
+                    .map_err(|e| Usage(format!("--action: {e}")))?;
+            }
             let a = storage
                 .acknowledge_alert(id, &by, &comment, now_ms())
                 .await
@@ -270,6 +300,12 @@ pub async fn alert(command: AlertCommand, storage: Arc<SqliteStorage>) -> anyhow
                 a.id,
                 message::place(&a)
             );
+            if let Some(mut r) = record.take() {
+                r.site = a.site.clone();
+                r.touchpoint = Some(a.touchpoint.clone());
+                let action = storage.add_action(r).await?;
+                eprintln!("action {action} recorded at {}", message::place(&a));
+            }
         }
     }
     Ok(())
@@ -280,11 +316,5 @@ fn check_text(key: &str, text: &str, max: usize) -> Result<(), Usage> {
     if key == "--by" && text.trim().is_empty() {
         return Err(Usage(format!("{key} must name who acknowledges")));
     }
-    if text.chars().count() > max {
-        return Err(Usage(format!("{key} is longer than {max} characters")));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(Usage(format!("{key} must not hold control characters")));
-    }
-    Ok(())
+    ces_kiosk::text::check_free_text(text, max).map_err(|e| Usage(format!("{key}: {e}")))
 }

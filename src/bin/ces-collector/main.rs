@@ -3,6 +3,7 @@
 //! command line on the same database (`fleet`). Exit codes: 0 done, 1 failure, 2 bad config
 //! or command line.
 
+mod actions;
 mod alerts;
 mod fleet;
 mod people;
@@ -68,6 +69,9 @@ enum Command {
     /// List and acknowledge alerts.
     #[command(subcommand)]
     Alert(alerts::AlertCommand),
+    /// Record what was changed at a place, and see whether it worked.
+    #[command(subcommand)]
+    Action(actions::ActionCommand),
     /// Write stored answers as CSV or JSON.
     Export {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -182,6 +186,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Site(command) => alerts::site(command, storage).await?,
         Command::AlertRule(command) => alerts::rule(command, storage).await?,
         Command::Alert(command) => alerts::alert(command, storage).await?,
+        Command::Action(command) => {
+            actions::action(command, storage, settings.dashboard.min_answers).await?
+        }
         Command::Export {
             format,
             filter,

@@ -97,6 +97,8 @@ pub struct OpenAlert {
     pub since_ms: i64,
     pub clear_since_ms: Option<i64>,
     pub notified_at_ms: Option<i64>,
+    /// What was seen last.
+    pub figures: Option<Figures>,
 }
 
 /// A notification an alert's change asks for.
@@ -134,7 +136,7 @@ pub enum Step {
         to: State,
         notify: Option<Event>,
     },
-    /// The condition cleared: since when (kept from before if it had already cleared).
+    /// The condition cleared (now, for the first time since it last held).
     Clearing { alert: i64, since_ms: i64 },
     /// A pending alert whose condition cleared before it fired.
     Drop { alert: i64 },
@@ -180,22 +182,31 @@ pub fn decide(
             }
             state => (state, None),
         };
-        steps.push(Step::Holds {
-            alert: alert.id,
-            figures: observation.figures,
-            to,
-            notify,
-        });
+        // Nothing to write when nothing changed.
+        let same = to == alert.state
+            && notify.is_none()
+            && alert.clear_since_ms.is_none()
+            && alert.figures.as_ref() == Some(&observation.figures);
+        if !same {
+            steps.push(Step::Holds {
+                alert: alert.id,
+                figures: observation.figures,
+                to,
+                notify,
+            });
+        }
     }
     for alert in open.iter().filter(|a| !seen.contains(&a.place_key)) {
         let step = match (alert.state, alert.clear_since_ms) {
             (State::Pending, _) => Step::Drop { alert: alert.id },
             (_, Some(since)) if now_ms - since >= clear_ms => Step::Resolve { alert: alert.id },
             (_, None) if clear_ms == 0 => Step::Resolve { alert: alert.id },
-            (_, since) => Step::Clearing {
+            (_, None) => Step::Clearing {
                 alert: alert.id,
-                since_ms: since.unwrap_or(now_ms),
+                since_ms: now_ms,
             },
+            // Clearing already, and not long enough.
+            (_, Some(_)) => continue,
         };
         steps.push(step);
     }
@@ -248,6 +259,7 @@ mod tests {
             since_ms,
             clear_since_ms: clear,
             notified_at_ms: notified,
+            figures: None,
         }
     }
 
@@ -289,6 +301,34 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    #[test]
+    fn an_alert_that_holds_unchanged_is_left_alone() {
+        let same = OpenAlert {
+            figures: Some(seen().figures),
+            ..open(State::Firing, 0, None, Some(0))
+        };
+        assert_eq!(
+            decide(
+                &rule(0, 60, 0),
+                1000,
+                vec![seen()],
+                std::slice::from_ref(&same)
+            ),
+            []
+        );
+        let before = OpenAlert {
+            figures: Some(Figures::Answers {
+                window_min: 15,
+                counted: 5,
+                difficult: 3,
+                easy: 0,
+            }),
+            ..same
+        };
+        let steps = decide(&rule(0, 60, 0), 1000, vec![seen()], &[before]);
+        assert!(matches!(steps[..], [Step::Holds { notify: None, .. }]));
     }
 
     #[test]
@@ -341,13 +381,7 @@ mod tests {
             }]
         );
         let clearing = [open(State::Acknowledged, 0, Some(5000), Some(0))];
-        assert_eq!(
-            decide(&r, 64_999, vec![], &clearing),
-            [Step::Clearing {
-                alert: 7,
-                since_ms: 5000
-            }]
-        );
+        assert_eq!(decide(&r, 64_999, vec![], &clearing), []);
         assert_eq!(
             decide(&r, 65_000, vec![], &clearing),
             [Step::Resolve { alert: 7 }]

@@ -269,6 +269,13 @@ fn group(q: &Question, counts: &Tally, min_n: u64, previous: Option<Figures>) ->
 }
 
 /// n, mean, % easy and % difficult of counts on a scale.
+/// The figures of counted answers per score (index 0 is score 1) on `scale`.
+pub fn figures_of(scale: Scale, counts: &[u64], suppressed: u64) -> Figures {
+    let mut tally = Tally::default();
+    tally.add(counts, suppressed);
+    figures(scale, &tally)
+}
+
 fn figures(scale: Scale, counts: &Tally) -> Figures {
     let mut distribution = counts.scores.clone();
     distribution.resize(usize::from(scale.max()), 0);

@@ -1,5 +1,6 @@
-//! What storage keeps to close the loop: alerts as lists and notifications show them, and
-//! the outbox's deliveries (each with a stable id, sent until a receiver takes it).
+//! What storage keeps to close the loop: alerts as lists and notifications show them, which
+//! actions to list, and the outbox's deliveries (each with a stable id, sent until a
+//! receiver takes it).
 
 use serde::Serialize;
 
@@ -38,6 +39,19 @@ pub struct AlertFilter {
     /// Only pending, firing and acknowledged ones.
     pub open_only: bool,
     /// Only alerts of these sites (a viewer's); `None` for every site.
+    pub sites: Option<Vec<String>>,
+    /// The newest this many.
+    pub limit: usize,
+}
+
+/// Which actions a list shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActionFilter {
+    /// Only this site's (with its touchpoints').
+    pub site: Option<String>,
+    /// Only this touchpoint's, and its site's as a whole.
+    pub touchpoint: Option<String>,
+    /// Only these sites' (a viewer's); `None` for every site.
     pub sites: Option<Vec<String>>,
     /// The newest this many.
     pub limit: usize,

@@ -9,11 +9,12 @@ mod sqlite;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+use crate::collector::action::Action;
 use crate::collector::alert::hours::SiteHours;
 use crate::collector::alert::rule::Rule;
 use crate::survey::{Direction, Scale};
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, SurveyConfig, WireAnswer};
-pub use alerts::{AlertFilter, AlertView, Attempt, Delivery, Due};
+pub use alerts::{ActionFilter, AlertFilter, AlertView, Attempt, Delivery, Due};
 pub use people::{Failure, LoginAccount, NewSession, NewUser, Role, SessionUser, Setup, User};
 
 pub use sqlite::{SqliteStorage, migrations as sqlite_migrations};
@@ -418,4 +419,13 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Records what came of trying a delivery.
     async fn record_attempt(&self, id: &str, attempt: Attempt) -> Result<(), StorageError>;
+
+    /// Records an action and returns its id; `NotFound` for an unknown alert.
+    async fn add_action(&self, action: Action) -> Result<i64, StorageError>;
+
+    /// The action with this id.
+    async fn action(&self, id: i64) -> Result<Option<Action>, StorageError>;
+
+    /// Actions, newest first.
+    async fn actions(&self, filter: ActionFilter) -> Result<Vec<Action>, StorageError>;
 }

@@ -2,6 +2,7 @@
 //! go through one writer thread with group commit (`writer`); reads use a small pool of
 //! read-only connections (`read`), so exports never hold up uploads.
 
+mod actions;
 mod alerts;
 mod answers;
 mod fleet;
@@ -21,10 +22,11 @@ use tokio::sync::mpsc;
 
 use super::people::{Failure, LoginAccount, NewSession, NewUser, SessionUser, Setup, User};
 use super::{
-    AlertFilter, AlertView, AnswerFilter, Attempt, ConfigTarget, CountQuery, DeviceIdentity, Due,
-    Enrolment, GroupCounts, HeartbeatRecord, IncomingBatch, NewDevice, NewEnrolmentCode,
-    ReasonCount, Storage, StorageError, Verification,
+    ActionFilter, AlertFilter, AlertView, AnswerFilter, Attempt, ConfigTarget, CountQuery,
+    DeviceIdentity, Due, Enrolment, GroupCounts, HeartbeatRecord, IncomingBatch, NewDevice,
+    NewEnrolmentCode, ReasonCount, Storage, StorageError, Verification,
 };
+use crate::collector::action::Action;
 use crate::collector::alert::hours::SiteHours;
 use crate::collector::alert::rule::Rule;
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, SurveyConfig};
@@ -482,6 +484,18 @@ impl Storage for SqliteStorage {
         self.writer
             .write(move |c| alerts::outbox::record(c, &id, &attempt))
             .await
+    }
+
+    async fn add_action(&self, action: Action) -> Result<i64, StorageError> {
+        self.writer.write(move |c| actions::add(c, &action)).await
+    }
+
+    async fn action(&self, id: i64) -> Result<Option<Action>, StorageError> {
+        self.read(move |c| actions::one(c, id)).await
+    }
+
+    async fn actions(&self, filter: ActionFilter) -> Result<Vec<Action>, StorageError> {
+        self.read(move |c| actions::list(c, &filter)).await
     }
 }
 

@@ -310,8 +310,9 @@ GROUP BY site, touchpoint, substr(local_date, 1, 7), question_id, question_versi
 /// counted answers per minute (collector time) and touchpoint, which alert rules read;
 /// the rules, their alerts (at most one open per rule and place, kept by a unique index
 /// over open rows) and the outbox of notifications, written in the transaction that
-/// decides them and emptied by the sender. `devices.last_answer_ms` is when the newest
-/// answer of a device was given (collector time), for the rule of a silent terminal.
+/// decides them and emptied by the sender; the actions central teams record at places.
+/// `devices.last_answer_ms` is when the newest answer of a device was given (collector
+/// time), for the rule of a silent terminal.
 const V8: &str = "
 CREATE TABLE sites (
     name       TEXT PRIMARY KEY NOT NULL,
@@ -387,6 +388,19 @@ CREATE TABLE outbox (
 
 CREATE INDEX outbox_due ON outbox (channel, next_attempt_ms)
     WHERE sent_at_ms IS NULL AND failed_at_ms IS NULL;
+
+CREATE TABLE actions (
+    id              INTEGER PRIMARY KEY,
+    site            TEXT NOT NULL,
+    touchpoint      TEXT,                        -- NULL: the whole site
+    taken_on        TEXT NOT NULL,               -- the local date of the change
+    what            TEXT NOT NULL,
+    by_whom         TEXT NOT NULL,
+    alert_id        INTEGER REFERENCES alerts (id),
+    recorded_at_ms  INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX actions_by_place ON actions (site, touchpoint, taken_on);
 
 ALTER TABLE devices ADD COLUMN last_answer_ms INTEGER;
 UPDATE devices SET last_answer_ms = last_upload_ms;

@@ -219,7 +219,7 @@ fn devices(c: &Connection) -> Result<Vec<Device>, StorageError> {
 
 fn open_alerts(c: &Connection, rule: i64) -> Result<Vec<OpenAlert>, StorageError> {
     let mut q = c.prepare_cached(
-        "SELECT id, place, state, since_ms, clear_since_ms, notified_at_ms FROM alerts
+        "SELECT id, place, state, since_ms, clear_since_ms, notified_at_ms, figures FROM alerts
          WHERE rule_id = ?1 AND state != 'resolved'",
     )?;
     let rows = q.query_map([rule], |r| {
@@ -230,6 +230,7 @@ fn open_alerts(c: &Connection, rule: i64) -> Result<Vec<OpenAlert>, StorageError
             since_ms: r.get(3)?,
             clear_since_ms: r.get(4)?,
             notified_at_ms: r.get(5)?,
+            figures: serde_json::from_str(&r.get::<_, String>(6)?).ok(),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
