@@ -215,12 +215,14 @@ fn the_command_line_sets_sites_and_rules_and_names_what_is_wrong() {
         "Europe/Amsterdam",
         "--hours",
         "Mon-Fri 08:00-18:00; sat 09:00-12:30",
+        "--summary",
+        "daily",
     ]);
     assert!(set.status.success(), "{set:?}");
     let list = run(&["site", "list"]);
     assert!(
         text(&list).contains(
-            "north                    Europe/Amsterdam         mon-fri 08:00-18:00, sat 09:00-12:30"
+            "north                    Europe/Amsterdam         daily    mon-fri 08:00-18:00, sat 09:00-12:30"
         ),
         "{}",
         text(&list)

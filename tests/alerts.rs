@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours};
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
-use ces_kiosk::collector::alert::settings::{
-    AlertSettings, Email, EmailTls, Format, Hidden, Webhook,
-};
+use ces_kiosk::collector::alert::settings::{AlertSettings, Email, Format, Hidden, Webhook};
+use ces_kiosk::collector::alert::summary::Every;
 use ces_kiosk::collector::storage::{AlertFilter, Storage};
 use ces_kiosk::credential::Credential;
 use common::collector::TestCollector;
 use common::dataset::send;
 use common::requests::{answer, now_answer, post};
-use common::smtp::{self, SmtpSink};
+use common::smtp::SmtpSink;
 use common::webhook::{Hit, Receiver};
 use serde_json::json;
 
@@ -44,19 +43,6 @@ fn collector_mailing(webhooks: Vec<Webhook>, email: Option<Email>) -> TestCollec
             email,
         }
     })
-}
-
-/// E-mail through the test's SMTP server: STARTTLS, a login, two recipients.
-fn email(sink: &SmtpSink) -> Email {
-    Email {
-        server: "127.0.0.1".into(),
-        port: sink.port,
-        tls: EmailTls::Starttls,
-        login: Some((smtp::USER.into(), Hidden(smtp::PASSWORD.into()))),
-        ca_pem: Some(std::fs::read(&sink.ca).unwrap()),
-        from: "CES alerts <alerts@example.org>".into(),
-        to: vec!["cx@example.org".into(), "ops@example.org".into()],
-    }
 }
 
 /// A collector notifying one signed plain receiver, and the receiver.
@@ -143,7 +129,7 @@ async fn a_burst_of_difficult_answers_fires_one_alert_one_email_and_one_signed_w
             hook("ops-b", &b, Format::Plain, Some("secret-of-endpoint-b")),
             hook("chat", &slack, Format::Slack, None),
         ],
-        Some(email(&mail)),
+        Some(mail.settings()),
     );
     // Resolved 2 s after clearing; repeated every second while firing and not acknowledged.
     add_rule(&c, floor("north-floor", Some("north"), 2, 1));
@@ -300,6 +286,8 @@ async fn too_few_answers_a_closed_site_or_old_answers_fire_nothing() {
                 site: "closed".into(),
                 time_zone: "UTC".into(),
                 hours,
+                summary: Every::Never,
+                summary_through: None,
             })
             .await
     })

@@ -208,6 +208,7 @@ impl Collector {
         let alerts = alert::sender::spawn(
             self.state.storage.clone(),
             self.state.settings.alerts.clone(),
+            self.state.settings.dashboard.min_answers,
             forgetting.clone(),
         );
         let limits = self.state.settings.limits.clone();

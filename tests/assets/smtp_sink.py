@@ -9,6 +9,7 @@ and logged in, and the message as text.
 """
 
 import json
+import logging
 import socket
 import ssl
 import sys
@@ -18,6 +19,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 cert, key, user, password = sys.argv[1:5]
+# aiosmtpd itself sets a deprecated field on every login and warns about it.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 class Sink:

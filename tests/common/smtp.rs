@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ces_kiosk::collector::alert::settings::{Email, EmailTls, Hidden};
+
 pub const USER: &str = "ces-alerts";
 pub const PASSWORD: &str = "a mail password";
 
@@ -97,6 +99,20 @@ impl SmtpSink {
             messages,
             count,
             _dir: dir,
+        }
+    }
+
+    /// The collector's e-mail settings for this server: STARTTLS, its login, its CA, two
+    /// recipients.
+    pub fn settings(&self) -> Email {
+        Email {
+            server: "127.0.0.1".into(),
+            port: self.port,
+            tls: EmailTls::Starttls,
+            login: Some((USER.into(), Hidden(PASSWORD.into()))),
+            ca_pem: Some(std::fs::read(&self.ca).unwrap()),
+            from: "CES alerts <alerts@example.org>".into(),
+            to: vec!["cx@example.org".into(), "ops@example.org".into()],
         }
     }
 

@@ -7,6 +7,7 @@ use ces_kiosk::collector::action::Action;
 use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours, time_zone};
 use ces_kiosk::collector::alert::message;
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
+use ces_kiosk::collector::alert::summary::Every;
 use ces_kiosk::collector::storage::{AlertFilter, SqliteStorage, Storage};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -24,6 +25,9 @@ pub enum SiteCommand {
         /// "always", or days and times, e.g. "mon-fri 08:00-18:00, sat 09:00-12:30".
         #[arg(long, default_value = "always")]
         hours: String,
+        /// A summary e-mail of the site's day or week, sent after it closes.
+        #[arg(long, value_enum, default_value_t = Every::Never)]
+        summary: Every,
     },
     /// List the sites with their time zone and opening hours.
     List,
@@ -122,23 +126,38 @@ pub async fn site(command: SiteCommand, storage: Arc<SqliteStorage>) -> anyhow::
             name,
             time_zone: zone,
             hours,
+            summary,
         } => {
             check_name("site", &name)?;
             time_zone(&zone).map_err(|e| Usage(format!("--time-zone: {e}")))?;
             let hours = OpeningHours::parse(&hours).map_err(|e| Usage(format!("--hours: {e}")))?;
-            eprintln!("site {name}: {zone}, open {hours}");
+            eprintln!(
+                "site {name}: {zone}, open {hours}, summary e-mail {}",
+                summary.as_str()
+            );
             storage
                 .set_site(SiteHours {
                     site: name,
                     time_zone: zone,
                     hours,
+                    summary,
+                    summary_through: None,
                 })
                 .await?;
         }
         SiteCommand::List => {
-            let mut text = format!("{:<24} {:<24} {}\n", "site", "time zone", "opening hours");
+            let mut text = format!(
+                "{:<24} {:<24} {:<8} {}\n",
+                "site", "time zone", "summary", "opening hours"
+            );
             for s in storage.sites().await? {
-                text.push_str(&format!("{:<24} {:<24} {}\n", s.site, s.time_zone, s.hours));
+                text.push_str(&format!(
+                    "{:<24} {:<24} {:<8} {}\n",
+                    s.site,
+                    s.time_zone,
+                    s.summary.as_str(),
+                    s.hours
+                ));
             }
             print_safely(&text, Shown::Table);
         }

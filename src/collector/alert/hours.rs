@@ -16,6 +16,10 @@ pub struct SiteHours {
     /// The IANA name as given (`Europe/Amsterdam`).
     pub time_zone: String,
     pub hours: OpeningHours,
+    /// How often the site's summary e-mail goes out.
+    pub summary: super::summary::Every,
+    /// The last local date a sent summary covered.
+    pub summary_through: Option<String>,
 }
 
 /// Opening hours per ISO weekday: `ranges[0]` is Monday's, in minutes of the day.
@@ -72,6 +76,18 @@ impl OpeningHours {
         Ok(OpeningHours {
             ranges: Some(ranges),
         })
+    }
+
+    /// When the site closes on local date `day` (its last range's end), or `None` when it
+    /// does not open that day. A site open at all times closes at midnight.
+    pub fn closing(&self, tz: &TimeZone, day: Date) -> Option<Timestamp> {
+        match &self.ranges {
+            None => instant(tz, day, 24 * 60),
+            Some(ranges) => {
+                let end = ranges[day_index(day.weekday())].iter().map(|r| r.1).max()?;
+                instant(tz, day, end)
+            }
+        }
     }
 
     /// Whether the site is open at `at` (local time in `tz`).

@@ -15,4 +15,5 @@ pub mod message;
 pub mod rule;
 pub mod sender;
 pub mod settings;
+pub mod summary;
 pub mod webhook;

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::email::Mailer;
 use super::settings::{AlertSettings, EMAIL_CHANNEL, Webhook};
-use super::webhook;
-use crate::collector::storage::{Attempt, Delivery, Storage};
+use super::{summary, webhook};
+use crate::collector::storage::{Attempt, Delivery, Storage, StorageError};
 
 /// Why a send failed, and when the receiver asked to be tried again (`Retry-After`).
 #[derive(Debug, PartialEq, Eq)]
@@ -74,6 +74,7 @@ pub fn retry_at(
 pub fn spawn(
     storage: Arc<dyn Storage>,
     settings: AlertSettings,
+    min_answers: u64,
     stop: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut channels = Vec::new();
@@ -107,13 +108,19 @@ pub fn spawn(
             stop.clone(),
         )));
     }
-    tasks.push(tokio::spawn(evaluate(storage, settings, wakes, stop)));
+    let summaries = settings.email.is_some().then_some(min_answers);
+    tasks.push(tokio::spawn(evaluate(
+        storage, settings, summaries, wakes, stop,
+    )));
     tasks
 }
 
+/// Evaluates the rules on the interval, and queues the sites' summaries that are due
+/// (`summaries`: their minimum of answers per hour, when e-mail is set up).
 async fn evaluate(
     storage: Arc<dyn Storage>,
     settings: AlertSettings,
+    summaries: Option<u64>,
     wakes: Vec<Arc<Notify>>,
     stop: CancellationToken,
 ) {
@@ -125,16 +132,26 @@ async fn evaluate(
             () = stop.cancelled() => return,
             _ = every.tick() => {}
         }
-        match storage.alert_round(now_ms(), channels.clone()).await {
-            Ok(0) => {}
-            Ok(queued) => {
-                tracing::info!(queued, "alerts: notifications queued");
-                for wake in &wakes {
-                    wake.notify_one();
-                }
-            }
-            Err(e) => tracing::warn!("alerts: a round failed: {e}"),
+        let round = storage.alert_round(now_ms(), channels.clone()).await;
+        woken(&wakes, round, "notifications", "a round");
+        if let Some(min_n) = summaries {
+            let due = summary::queue_due(storage.as_ref(), min_n, jiff::Timestamp::now()).await;
+            woken(&wakes, due, "site summaries", "the site summaries");
         }
+    }
+}
+
+/// Logs what was queued (or why nothing was) and wakes the channels when something was.
+fn woken(wakes: &[Arc<Notify>], queued: Result<usize, StorageError>, what: &str, step: &str) {
+    match queued {
+        Ok(0) => {}
+        Ok(queued) => {
+            tracing::info!(queued, "alerts: {what} queued");
+            for wake in wakes {
+                wake.notify_one();
+            }
+        }
+        Err(e) => tracing::warn!("alerts: {step} failed: {e}"),
     }
 }
 

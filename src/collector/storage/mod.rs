@@ -428,4 +428,15 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Actions, newest first.
     async fn actions(&self, filter: ActionFilter) -> Result<Vec<Action>, StorageError>;
+
+    /// Queues a site's summary e-mail covering up to `through` (a local date), unless one
+    /// covering it was queued before; says whether it queued it.
+    async fn queue_summary(
+        &self,
+        site: &str,
+        through: &str,
+        title: &str,
+        text: &str,
+        at_ms: i64,
+    ) -> Result<bool, StorageError>;
 }

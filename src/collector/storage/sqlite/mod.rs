@@ -497,6 +497,21 @@ impl Storage for SqliteStorage {
     async fn actions(&self, filter: ActionFilter) -> Result<Vec<Action>, StorageError> {
         self.read(move |c| actions::list(c, &filter)).await
     }
+
+    async fn queue_summary(
+        &self,
+        site: &str,
+        through: &str,
+        title: &str,
+        text: &str,
+        at_ms: i64,
+    ) -> Result<bool, StorageError> {
+        let (site, through) = (site.to_owned(), through.to_owned());
+        let (title, text) = (title.to_owned(), text.to_owned());
+        self.writer
+            .write(move |c| alerts::queue_summary(c, &site, &through, &title, &text, at_ms))
+            .await
+    }
 }
 
 impl From<rusqlite::Error> for StorageError {

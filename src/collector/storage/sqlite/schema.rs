@@ -315,9 +315,12 @@ GROUP BY site, touchpoint, substr(local_date, 1, 7), question_id, question_versi
 /// time), for the rule of a silent terminal.
 const V8: &str = "
 CREATE TABLE sites (
-    name       TEXT PRIMARY KEY NOT NULL,
-    time_zone  TEXT NOT NULL,                    -- IANA name, e.g. Europe/Amsterdam
-    hours      TEXT NOT NULL                     -- opening hours as `site set` prints them
+    name             TEXT PRIMARY KEY NOT NULL,
+    time_zone        TEXT NOT NULL,              -- IANA name, e.g. Europe/Amsterdam
+    hours            TEXT NOT NULL,              -- opening hours as `site set` prints them
+    summary          TEXT NOT NULL DEFAULT 'never'
+        CHECK (summary IN ('never', 'daily', 'weekly')),
+    summary_through  TEXT                        -- the last local date a summary covered
 ) STRICT;
 
 CREATE TABLE live_counts (

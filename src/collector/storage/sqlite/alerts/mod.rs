@@ -6,6 +6,8 @@
 pub mod outbox;
 mod round;
 
+use crate::collector::alert::settings::EMAIL_CHANNEL;
+
 pub use round::round;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -13,36 +15,44 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::collector::alert::decide::State;
 use crate::collector::alert::hours::{OpeningHours, SiteHours};
 use crate::collector::alert::rule::{Condition, Rule, Share};
+use crate::collector::alert::summary::Every;
 use crate::collector::storage::alerts::Acknowledgement;
 use crate::collector::storage::{AlertFilter, AlertView, StorageError};
 
 pub fn set_site(c: &Connection, s: &SiteHours) -> Result<(), StorageError> {
     c.execute(
-        "INSERT INTO sites (name, time_zone, hours) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET time_zone = excluded.time_zone, hours = excluded.hours",
-        params![s.site, s.time_zone, s.hours.to_string()],
+        "INSERT INTO sites (name, time_zone, hours, summary) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (name) DO UPDATE SET time_zone = excluded.time_zone, hours = excluded.hours,
+            summary = excluded.summary",
+        params![s.site, s.time_zone, s.hours.to_string(), s.summary.as_str()],
     )?;
     Ok(())
 }
 
 pub fn sites(c: &Connection) -> Result<Vec<SiteHours>, StorageError> {
-    let mut q = c.prepare_cached("SELECT name, time_zone, hours FROM sites ORDER BY name")?;
+    let mut q = c.prepare_cached(
+        "SELECT name, time_zone, hours, summary, summary_through FROM sites ORDER BY name",
+    )?;
     let rows = q.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
         ))
     })?;
     let mut sites = Vec::new();
     for row in rows {
-        let (site, time_zone, hours) = row?;
+        let (site, time_zone, hours, summary, summary_through) = row?;
         let hours = OpeningHours::parse(&hours)
             .map_err(|e| StorageError::Failed(format!("the stored hours of site {site:?}: {e}")))?;
         sites.push(SiteHours {
             site,
             time_zone,
             hours,
+            summary: Every::from_name(&summary).unwrap_or_default(),
+            summary_through,
         });
     }
     Ok(sites)
@@ -227,4 +237,26 @@ pub fn acknowledge(
         return Err(StorageError::NotFound(format!("no firing alert {id}")));
     }
     alert_view(c, id)?.ok_or_else(|| StorageError::NotFound(format!("no alert {id}")))
+}
+
+/// Queues a site's summary for the e-mail channel and notes the last date it covers, once:
+/// `false` when a summary through that date (or later) was queued before.
+pub fn queue_summary(
+    c: &Connection,
+    site: &str,
+    through: &str,
+    title: &str,
+    text: &str,
+    now_ms: i64,
+) -> Result<bool, StorageError> {
+    let n = c.execute(
+        "UPDATE sites SET summary_through = ?2
+         WHERE name = ?1 AND (summary_through IS NULL OR summary_through < ?2)",
+        params![site, through],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    outbox::queue_message(c, EMAIL_CHANNEL, "summary", title, text, now_ms)?;
+    Ok(true)
 }

@@ -27,6 +27,31 @@ pub fn queue(
     Ok(channels.len())
 }
 
+/// Queues a message that is no alert's (a summary) for one channel.
+pub fn queue_message(
+    c: &Connection,
+    channel: &str,
+    event: &str,
+    title: &str,
+    text: &str,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let body = serde_json::json!({
+        "delivery": id,
+        "event": event,
+        "title": title,
+        "text": text,
+    })
+    .to_string();
+    c.prepare_cached(
+        "INSERT INTO outbox (id, channel, event, body, created_at_ms, next_attempt_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?
+    .execute(params![id, channel, event, body, now_ms])?;
+    Ok(())
+}
+
 pub fn due(c: &Connection, channel: &str, now_ms: i64, limit: usize) -> Result<Due, StorageError> {
     let mut q = c.prepare_cached(
         "SELECT id, channel, event, body, attempts, created_at_ms, next_attempt_ms FROM outbox
