@@ -181,9 +181,33 @@ pub struct Survey {
     pub question: BTreeMap<String, String>,
     pub low_scores: BTreeSet<u8>,
     pub follow_up: Vec<Reason>,
+    /// "You said, we did": a short message central teams show on the thank-you screen.
+    pub notice: Option<Notice>,
 }
 
+/// A short message on the thank-you screen, in every language of the survey, shown up to
+/// and including its last day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The last local date it is shown (YYYY-MM-DD).
+    pub until: String,
+    pub text: BTreeMap<String, String>,
+}
+
+/// The longest notice, in characters, in any language.
+pub const MAX_NOTICE: usize = 160;
+
 impl Survey {
+    /// The notice in `language` (or the first language) on local date `today` (YYYY-MM-DD),
+    /// unless there is none or it has ended.
+    pub fn notice_text(&self, language: &str, today: &str) -> Option<&str> {
+        let n = self.notice.as_ref().filter(|n| today <= n.until.as_str())?;
+        n.text
+            .get(language)
+            .or_else(|| n.text.get(self.default_language()))
+            .map(String::as_str)
+    }
+
     pub fn default_language(&self) -> &str {
         &self.languages[0]
     }

@@ -139,6 +139,28 @@ fn thank_you_at_1920x1080() {
 }
 
 #[test]
+fn thank_you_with_a_notice_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    let text = |en: &str, nl: &str| {
+        [("en", en), ("nl", nl)]
+            .map(|(l, t)| (l.to_owned(), t.to_owned()))
+            .into()
+    };
+    config.survey.notice = Some(ces_kiosk::survey::Notice {
+        until: "2999-12-31".into(),
+        text: text(
+            "You told us returns took too long. Since November a second desk opens at noon.",
+            "U zei dat retourneren te lang duurde. Sinds november opent om twaalf uur een tweede balie.",
+        ),
+    });
+    let (_c, ui) = kiosk_with(config, 800, 480);
+    the(&ui, "Score 7").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "thanks-notice-800x480");
+}
+
+#[test]
 fn sync_indicator_offline_at_800x480() {
     let dir = tempfile::tempdir().unwrap();
     let (_c, ui) = kiosk(dir.path(), 800, 480);

@@ -245,3 +245,45 @@ fn a_button_press_beside_the_touchscreen_asks_why_there_and_the_box_gets_its_ack
     assert_eq!((row.score, row.input.as_str()), (2, "button"));
     assert_eq!(row.reason.as_deref(), Some("waiting"));
 }
+
+/// The example survey config with a notice until `until`.
+fn with_notice(dir: &std::path::Path, until: &str) -> ces_kiosk::config::Config {
+    let example = include_str!("../deploy/examples/survey.toml");
+    let text = format!(
+        "{example}\n[notice]\nuntil = \"{until}\"\n\
+         text.en = \"You said the queue was long: a second desk opens at noon.\"\n\
+         text.nl = \"U zei dat de rij lang was: om twaalf uur opent een tweede balie.\"\n"
+    );
+    let survey = ces_kiosk::config::SurveyConfig::parse(&text, std::path::Path::new("s.toml"))
+        .expect("a survey config with a notice");
+    let demo = ces_kiosk::demo::config(dir).expect("demo config");
+    demo.with_survey(survey, 2).expect("the survey fits")
+}
+
+#[test]
+fn the_thank_you_shows_the_notice_in_the_visitors_language_until_its_last_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let today = ces_kiosk::clock::now().local[..10].to_owned();
+    let (_, ui) = kiosk_with(with_notice(dir.path(), &today), 800, 480);
+    let (en, nl) = (
+        "You said the queue was long: a second desk opens at noon.",
+        "U zei dat de rij lang was: om twaalf uur opent een tweede balie.",
+    );
+    assert!(!shows(&ui, en), "only on the thank-you");
+    tap(&ui, 6);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!") && shows(&ui, en));
+    assert!(!shows(&ui, nl));
+    advance(Duration::from_secs(4));
+    the(&ui, "Nederlands").invoke_accessible_default_action();
+    tap(&ui, 6);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, nl) && !shows(&ui, en));
+
+    // A notice whose last day has passed is gone.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ui) = kiosk_with(with_notice(dir.path(), "2000-01-01"), 800, 480);
+    tap(&ui, 6);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!") && !shows(&ui, en));
+}

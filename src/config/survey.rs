@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Checker, ConfigError, MAX_TEXT, Timings};
-use crate::survey::{Reason, SHIPPED_LANGUAGES, Scale, Survey};
+use crate::survey::{MAX_NOTICE, Notice, Reason, SHIPPED_LANGUAGES, Scale, Survey};
 
 /// A survey config as the collector hands it out: `[survey]` and `[kiosk]` alone.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +29,15 @@ struct RawSurveyConfig {
     survey: RawSurvey,
     #[serde(default)]
     kiosk: RawKiosk,
+    notice: Option<Spanned<RawNotice>>,
+}
+
+/// `[notice]`: "you said, we did" on the thank-you screen, until a last day.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotice {
+    until: Spanned<String>,
+    text: Spanned<BTreeMap<String, String>>,
 }
 
 impl SurveyConfig {
@@ -43,8 +52,13 @@ impl SurveyConfig {
             ));
         }
         let raw: RawSurveyConfig = super::from_toml(text, origin)?;
+        let mut survey = checker.survey(raw.survey)?;
+        survey.notice = raw
+            .notice
+            .map(|n| checker.notice(n.into_inner(), &survey.languages))
+            .transpose()?;
         Ok(SurveyConfig {
-            survey: checker.survey(raw.survey)?,
+            survey,
             timings: checker.timings(raw.kiosk)?,
         })
     }
@@ -80,6 +94,32 @@ pub(super) struct RawKiosk {
 }
 
 impl Checker<'_> {
+    fn notice(&self, raw: RawNotice, languages: &[String]) -> Result<Notice, ConfigError> {
+        let until = raw.until.get_ref();
+        if until.parse::<jiff::civil::Date>().is_err() {
+            return Err(self.err(
+                raw.until.span(),
+                "notice.until",
+                format!("{until:?} is not a date (YYYY-MM-DD)"),
+            ));
+        }
+        let text = self.texts(&raw.text, languages, "notice.text")?;
+        if let Some((lang, t)) = text.iter().find(|(_, t)| t.chars().count() > MAX_NOTICE) {
+            return Err(self.err(
+                raw.text.span(),
+                &format!("notice.text.{lang}"),
+                format!(
+                    "a notice is at most {MAX_NOTICE} characters; this one has {}",
+                    t.chars().count()
+                ),
+            ));
+        }
+        Ok(Notice {
+            until: until.clone(),
+            text,
+        })
+    }
+
     pub(super) fn survey(&self, raw: RawSurvey) -> Result<Survey, ConfigError> {
         let question_id = self.name(&raw.question_id, "survey.question_id")?;
         if *raw.question_version.get_ref() == 0 {
@@ -159,6 +199,7 @@ impl Checker<'_> {
             question,
             low_scores,
             follow_up,
+            notice: None,
         })
     }
 

@@ -24,6 +24,7 @@ fn survey() -> Survey {
             id: "wait".into(),
             text: text("Waiting", "Wachten"),
         }],
+        notice: None,
     }
 }
 

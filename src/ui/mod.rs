@@ -353,6 +353,13 @@ impl Inner {
         });
         adapter.set_problem(kiosk.problem().unwrap_or_default().into());
         let language = kiosk.language();
+        if kiosk.screen() == Screen::Thanks {
+            // Checked at each thank-you: a notice disappears after its last day.
+            let now = crate::clock::now().local;
+            let today = now.get(..10).unwrap_or_default();
+            let notice = kiosk.survey().notice_text(language, today);
+            adapter.set_notice(notice.unwrap_or_default().into());
+        }
         if *self.shown_language.borrow() != language {
             self.fill_language(kiosk.survey(), language);
             *self.shown_language.borrow_mut() = language.to_owned();
