@@ -13,9 +13,11 @@ use std::time::Duration;
 use ces_kiosk::collector::storage::Storage;
 use ces_kiosk::config::Config;
 use ces_kiosk::credential::EnrolmentCode;
-use ces_kiosk::sync::{SyncHandle, SyncThread};
+use ces_kiosk::sync::SyncThread;
 use common::collector::TestCollector;
-use common::fleet::{SURVEY, add_code, enroll, set_config, terminal_file};
+use common::fleet::{
+    SURVEY, add_code, enroll, enrolled_front_desk, heartbeat, set_config, terminal_file,
+};
 use common::*;
 
 const KIOSK: &str = env!("CARGO_BIN_EXE_ces-kiosk");
@@ -204,32 +206,6 @@ fn a_good_code_enrols_once_and_used_expired_or_unknown_codes_are_refused() {
     }
 }
 
-/// Waits until the uploader's status passes `until`.
-fn wait_status(
-    thread: &SyncThread,
-    sync: &SyncHandle,
-    until: impl Fn(&ces_kiosk::sync::SyncStatus) -> bool + Send + Sync + 'static,
-) {
-    let mut status = sync.status();
-    let reached = thread.run(async move {
-        tokio::time::timeout(Duration::from_secs(20), status.wait_for(|s| until(s)))
-            .await
-            .is_ok_and(|r| r.is_ok())
-    });
-    assert!(
-        reached,
-        "the uploader got there: {:?}",
-        sync.status().borrow()
-    );
-}
-
-/// Sync now, and wait until the heartbeat that follows was taken.
-fn heartbeat(thread: &SyncThread, sync: &SyncHandle) {
-    let before = sync.status().borrow().heartbeats;
-    sync.sync_now();
-    wait_status(thread, sync, move |s| s.heartbeats > before);
-}
-
 fn fleet_entry(collector: &TestCollector) -> ces_kiosk::wire::DeviceStatus {
     let storage = collector.storage.clone();
     let devices = collector
@@ -244,14 +220,8 @@ fn fleet_entry(collector: &TestCollector) -> ces_kiosk::wire::DeviceStatus {
 #[test]
 fn a_new_survey_config_is_switched_to_when_idle_and_an_invalid_one_is_kept_out() {
     let collector = TestCollector::start();
-    collector.add_device("front-desk-2", "hotel-rotterdam", "check-in");
-    assert_eq!(set_config(&collector, "front-desk-2", SURVEY.to_owned()), 1);
-    let code = add_code(&collector, "front-desk-2", i64::MAX);
     let dir = tempfile::tempdir().unwrap();
-    let terminal = terminal_file(dir.path(), "");
-    let enrolled = enroll(&collector.url, &code.expose(), &terminal);
-    assert!(enrolled.status.success(), "{enrolled:?}");
-
+    let terminal = enrolled_front_desk(&collector, dir.path());
     let config = Config::load(&terminal).unwrap();
     let upstream = config.upstream.clone().unwrap();
     let thread = SyncThread::start().unwrap();

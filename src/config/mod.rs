@@ -21,7 +21,7 @@ use crate::survey::Survey;
 
 pub use enrolled::Enrolled;
 pub use hardware::{ButtonBox, Display};
-pub use survey::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig};
+pub use survey::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig, with_notice};
 pub use upstream::{Upstream, collector_url};
 
 /// A config the terminal can run with.

@@ -64,6 +64,26 @@ impl SurveyConfig {
     }
 }
 
+/// Survey config text with its `[notice]` replaced by `notice` (or removed, for `None`);
+/// the rest is kept as it was, though its comments and layout are not.
+pub fn with_notice(text: &str, notice: Option<&Notice>) -> Result<String, String> {
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| format!("the survey config is not TOML: {e}"))?;
+    table.remove("notice");
+    if let Some(n) = notice {
+        let mut section = toml::Table::new();
+        section.insert("until".into(), toml::Value::String(n.until.clone()));
+        let texts = n
+            .text
+            .iter()
+            .map(|(lang, t)| (lang.clone(), toml::Value::String(t.clone())))
+            .collect();
+        section.insert("text".into(), toml::Value::Table(texts));
+        table.insert("notice".into(), toml::Value::Table(section));
+    }
+    toml::to_string(&table).map_err(|e| format!("cannot write the survey config: {e}"))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSurvey {

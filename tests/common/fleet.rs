@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use ces_kiosk::collector::storage::{ConfigTarget, NewEnrolmentCode, Storage};
 use ces_kiosk::credential::EnrolmentCode;
+use ces_kiosk::sync::{SyncHandle, SyncThread};
+use std::time::Duration;
 
 use super::collector::TestCollector;
 
@@ -81,5 +83,44 @@ pub fn enrolled_with(collector: &TestCollector, device: &str, dir: &Path, extra:
     let terminal = terminal_file(dir, extra);
     let out = enroll(&collector.url, &code.expose(), &terminal);
     assert!(out.status.success(), "{out:?}");
+    terminal
+}
+
+/// Waits until the uploader's status passes `until`.
+pub fn wait_status(
+    thread: &SyncThread,
+    sync: &SyncHandle,
+    until: impl Fn(&ces_kiosk::sync::SyncStatus) -> bool + Send + Sync + 'static,
+) {
+    let mut status = sync.status();
+    let reached = thread.run(async move {
+        tokio::time::timeout(Duration::from_secs(20), status.wait_for(|s| until(s)))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    });
+    assert!(
+        reached,
+        "the uploader got there: {:?}",
+        sync.status().borrow()
+    );
+}
+
+/// Sync now, and wait until the heartbeat that follows was taken.
+pub fn heartbeat(thread: &SyncThread, sync: &SyncHandle) {
+    let before = sync.status().borrow().heartbeats;
+    sync.sync_now();
+    wait_status(thread, sync, move |s| s.heartbeats > before);
+}
+
+/// front-desk-2 at hotel-rotterdam / check-in, given the example survey config (version 1)
+/// and enrolled with the real `ces-kiosk enroll`, its state in `dir`; returns its config
+/// file.
+pub fn enrolled_front_desk(collector: &TestCollector, dir: &Path) -> PathBuf {
+    collector.add_device("front-desk-2", "hotel-rotterdam", "check-in");
+    assert_eq!(set_config(collector, "front-desk-2", SURVEY.to_owned()), 1);
+    let code = add_code(collector, "front-desk-2", i64::MAX);
+    let terminal = terminal_file(dir, "");
+    let enrolled = enroll(&collector.url, &code.expose(), &terminal);
+    assert!(enrolled.status.success(), "{enrolled:?}");
     terminal
 }

@@ -6,6 +6,7 @@
 mod actions;
 mod alerts;
 mod fleet;
+mod notices;
 mod people;
 
 use std::io::Write;
@@ -72,6 +73,9 @@ enum Command {
     /// Record what was changed at a place, and see whether it worked.
     #[command(subcommand)]
     Action(actions::ActionCommand),
+    /// "You said, we did": a short message on the thank-you screens of a site or touchpoint.
+    #[command(subcommand)]
+    Notice(notices::NoticeCommand),
     /// Write stored answers as CSV or JSON.
     Export {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -186,6 +190,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Site(command) => alerts::site(command, storage).await?,
         Command::AlertRule(command) => alerts::rule(command, storage).await?,
         Command::Alert(command) => alerts::alert(command, storage).await?,
+        Command::Notice(command) => notices::notice(command, storage).await?,
         Command::Action(command) => {
             actions::action(command, storage, settings.dashboard.min_answers).await?
         }

@@ -306,6 +306,9 @@ pub trait Storage: Send + Sync + 'static {
     /// The newest survey config for a device: its own or its site's.
     async fn device_config(&self, device_id: &str) -> Result<Option<SurveyConfig>, StorageError>;
 
+    /// The newest survey config set for a whole site.
+    async fn site_config(&self, site: &str) -> Result<Option<SurveyConfig>, StorageError>;
+
     /// Sends every matching answer to `rows`, in the order received. Stops early, without
     /// error, when the receiver is dropped.
     async fn export(

@@ -28,6 +28,20 @@ pub fn device_config(
         .optional()?)
 }
 
+/// The newest config set for a whole site.
+pub fn site_config(c: &Connection, site: &str) -> Result<Option<SurveyConfig>, StorageError> {
+    Ok(c.prepare_cached(
+        "SELECT version, text FROM survey_configs WHERE site = ?1 ORDER BY version DESC LIMIT 1",
+    )?
+    .query_row([site], |r| {
+        Ok(SurveyConfig {
+            version: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+            text: r.get(1)?,
+        })
+    })
+    .optional()?)
+}
+
 pub fn add_code(c: &Connection, code: &NewEnrolmentCode) -> Result<(), StorageError> {
     let known: bool = c.query_row(
         "SELECT count(*) > 0 FROM devices WHERE id = ?1",

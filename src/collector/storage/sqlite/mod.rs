@@ -322,6 +322,11 @@ impl Storage for SqliteStorage {
         self.read(move |c| fleet::device_config(c, &id)).await
     }
 
+    async fn site_config(&self, site: &str) -> Result<Option<SurveyConfig>, StorageError> {
+        let site = site.to_owned();
+        self.read(move |c| fleet::site_config(c, &site)).await
+    }
+
     async fn export(
         &self,
         filter: AnswerFilter,

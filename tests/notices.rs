@@ -1,0 +1,106 @@
+//! "You said, we did" end to end: a notice set with the real `ces-collector notice` command
+//! for one touchpoint reaches its enrolled touch terminal (headless Slint, real store and
+//! uploader) with its survey config after the next heartbeat, shows under the thank-you in
+//! both languages, and goes when cleared; an over-long notice is refused when set.
+
+mod common;
+
+use std::time::Duration;
+
+use ces_kiosk::config::Config;
+use ces_kiosk::sync::SyncThread;
+use common::collector::{TestCollector, command, printed};
+use common::fleet::{enrolled_front_desk, heartbeat};
+use common::*;
+
+const EN: &str = "You said the queue was long: a second desk opens at noon.";
+const NL: &str = "U zei dat de rij lang was: om twaalf uur opent een tweede balie.";
+
+#[test]
+fn a_notice_set_centrally_shows_on_the_thank_you_after_the_next_heartbeat() {
+    let collector = TestCollector::start();
+    let dir = tempfile::tempdir().unwrap();
+    let terminal = enrolled_front_desk(&collector, dir.path());
+    let config = Config::load(&terminal).unwrap();
+    let upstream = config.upstream.clone().unwrap();
+    let thread = SyncThread::start().unwrap();
+    let sync = ces_kiosk::sync::start(&thread, &config, &upstream).unwrap();
+    let (_config, ui) = kiosk_syncing(config.clone(), Some(sync.clone()), 800, 480);
+
+    let cfg = collector.config_path();
+    let today = ces_kiosk::clock::now().local[..10].to_owned();
+    let (en, nl) = (format!("en={EN}"), format!("nl={NL}"));
+    let place = ["--site", "hotel-rotterdam", "--touchpoint", "check-in"];
+    let long = format!("en={}", "x".repeat(161));
+    let refused = command(
+        &cfg,
+        &[
+            &["notice", "set"][..],
+            &place,
+            &["--until", &today, "--text", &long, "--text", &nl],
+        ]
+        .concat(),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", printed(&refused));
+    assert!(
+        printed(&refused).contains("at most 160 characters"),
+        "{}",
+        printed(&refused)
+    );
+    let set = command(
+        &cfg,
+        &[
+            &["notice", "set"][..],
+            &place,
+            &["--until", &today, "--text", &en, "--text", &nl],
+        ]
+        .concat(),
+    );
+    assert!(set.status.success(), "{}", printed(&set));
+    assert!(
+        printed(&set).contains("survey config version 2"),
+        "{}",
+        printed(&set)
+    );
+
+    heartbeat(&thread, &sync);
+    assert_eq!(ui.adopt_config(), Some(2));
+    the(&ui, "Score 6").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!") && shows(&ui, EN));
+    advance(Duration::from_secs(5));
+    the(&ui, "Nederlands").invoke_accessible_default_action();
+    the(&ui, "Score 6").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, NL) && !shows(&ui, EN));
+    advance(Duration::from_secs(5));
+
+    let cleared = command(&cfg, &[&["notice", "clear"][..], &place].concat());
+    assert!(cleared.status.success(), "{}", printed(&cleared));
+    heartbeat(&thread, &sync);
+    assert_eq!(ui.adopt_config(), Some(3));
+    the(&ui, "Score 6").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!") && !shows(&ui, EN));
+
+    // A whole site needs a config of its own to carry a notice.
+    let site = command(
+        &cfg,
+        &[
+            "notice",
+            "set",
+            "--site",
+            "hotel-rotterdam",
+            "--until",
+            &today,
+            "--text",
+            &en,
+        ],
+    );
+    assert_eq!(site.status.code(), Some(2));
+    assert!(
+        printed(&site).contains("has no survey config of its own"),
+        "{}",
+        printed(&site)
+    );
+}
