@@ -255,6 +255,15 @@ impl ButtonTerminal {
             scale: survey.scale,
             legend: self.legend.clone(),
             sync: self.sync,
+            notice: (self.kiosk.screen() == Screen::Thanks)
+                .then(|| {
+                    let now = crate::clock::now().local;
+                    let today = now.get(..10).unwrap_or_default().to_owned();
+                    survey
+                        .notice_text(self.kiosk.language(), &today)
+                        .map(str::to_owned)
+                })
+                .flatten(),
         };
         if self.shown.as_ref() == Some(&view) {
             return;

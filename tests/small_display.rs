@@ -26,6 +26,7 @@ fn view(screen: Screen, scale: Scale, legend: &[u8], sync: SyncMark) -> View {
             .map(|(i, &s)| (i as u8 + 1, s))
             .collect(),
         sync,
+        notice: None,
     }
 }
 
@@ -49,6 +50,17 @@ fn screens(layout: Layout) -> Vec<(&'static str, View)> {
         (
             "thanks",
             view(Screen::Thanks, Scale::Ces7, &[1, 3, 4, 5, 7], synced),
+        ),
+        (
+            "thanks-notice",
+            View {
+                notice: Some(
+                    "You told us returns took too long. Since November a second desk opens \
+                     at noon, and the self-service lockers are open until 22:00."
+                        .into(),
+                ),
+                ..view(Screen::Thanks, Scale::Ces7, &[1, 3, 4, 5, 7], synced)
+            },
         ),
         (
             "offline",

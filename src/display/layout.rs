@@ -1,5 +1,6 @@
 //! The two small-display layouts: a 320×240 colour panel and a 128×64 monochrome one. Each
-//! draws the question with the button legend, the thank-you, or out of service, and a
+//! draws the question with the button legend, the thank-you (with its notice, if any), or
+//! out of service, and a
 //! status mark for staff when the terminal is offline or answers wait to be synced.
 
 use embedded_graphics::mono_font::MonoFont;
@@ -230,8 +231,17 @@ pub(super) fn colour(canvas: &mut Canvas, view: &View) {
                     .into_styled(tick),
                 canvas,
             );
-            centred(canvas, &[t.thanks.to_owned()], &FONT_10X20, INK, w / 2, 132);
-            centred(canvas, &wrap(t.saved, 40, 2), &FONT_6X10, MUTED, w / 2, 164);
+            match &view.notice {
+                // The notice in the room the "saved" line and the space below it leave.
+                Some(notice) => {
+                    centred(canvas, &[t.thanks.to_owned()], &FONT_10X20, INK, w / 2, 122);
+                    centred(canvas, &wrap(notice, 50, 6), &FONT_6X10, INK, w / 2, 152);
+                }
+                None => {
+                    centred(canvas, &[t.thanks.to_owned()], &FONT_10X20, INK, w / 2, 132);
+                    centred(canvas, &wrap(t.saved, 40, 2), &FONT_6X10, MUTED, w / 2, 164);
+                }
+            }
         }
         Screen::OutOfService => {
             centred(
@@ -329,7 +339,11 @@ pub(super) fn mono(canvas: &mut Canvas, view: &View) {
                 w / 2,
                 8,
             );
-            centred(canvas, &wrap(t.saved, 21, 2), &FONT_6X10, on, w / 2, 28);
+            match &view.notice {
+                // 32 characters a line in the smallest font: a notice fits in 6 lines.
+                Some(notice) => centred(canvas, &wrap(notice, 32, 6), &FONT_4X6, on, w / 2, 27),
+                None => centred(canvas, &wrap(t.saved, 21, 2), &FONT_6X10, on, w / 2, 28),
+            }
         }
         Screen::OutOfService => {
             centred(

@@ -71,6 +71,8 @@ pub struct View {
     /// Each button and the score it gives, in button order.
     pub legend: Vec<(u8, u8)>,
     pub sync: SyncMark,
+    /// "You said, we did" under the thank-you, in the visitor's language.
+    pub notice: Option<String>,
 }
 
 /// The status mark for staff: whether the terminal is offline and how many answers wait.
