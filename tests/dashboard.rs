@@ -10,10 +10,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use ces_kiosk::collector::storage::Role;
-use common::browser::Browser;
+use common::browser::{Browser, page_is_clean};
 use common::collector::{TestCollector, client};
 use common::dataset::fill;
 use common::requests::dashboard_session;
@@ -25,42 +23,6 @@ const WEEK: &str = "period=custom&from=2026-11-23&to=2026-11-29";
 async fn collector() -> TestCollector {
     let c = TestCollector::with_settings(|s| s.dashboard.min_answers = 3);
     fill(c).await.0
-}
-
-/// Checks the page in the browser has no console problem and no serious accessibility
-/// violation, and writes its screenshot when asked to.
-async fn page_is_clean(b: &Browser, name: &str) {
-    let problems = b.console_problems().await;
-    assert!(problems.is_empty(), "{name}: console: {problems:#?}");
-    let violations = b.accessibility_violations().await;
-    assert!(
-        violations.is_empty(),
-        "{name}: accessibility: {violations:#?}"
-    );
-    if std::env::var_os("CES_UPDATE_SCREENSHOTS").is_some() {
-        let height = b
-            .client
-            .execute("return document.documentElement.scrollHeight;", vec![])
-            .await
-            .unwrap()
-            .as_u64()
-            .unwrap_or(1000);
-        b.client
-            .set_window_size(1280, u32::try_from(height.min(4000)).unwrap() + 100)
-            .await
-            .unwrap();
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("docs/screenshots")
-            .join(format!("dashboard-{name}.png"));
-        b.screenshot(&path).await;
-        if name == "overview" {
-            // How it reads on a phone.
-            b.client.set_window_size(390, 2400).await.unwrap();
-            let phone = path.with_file_name("dashboard-overview-phone.png");
-            b.screenshot(&phone).await;
-        }
-        b.client.set_window_size(1280, 1000).await.unwrap();
-    }
 }
 
 async fn path_of(b: &Browser) -> String {

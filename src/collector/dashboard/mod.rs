@@ -4,11 +4,13 @@
 //!
 //! - `access`: sessions, the sites a person may see, CSRF, passwords. `login`: log in and
 //!   out, set a password with a one-time code.
-//! - `overview`, `place`, `fleet`: the pages. `period`: the periods they show.
+//! - `overview`, `place`, `fleet`, `alerts`: the pages (alerts acknowledged there with the
+//!   action taken). `period`: the periods they show.
 //! - `view`: tables (also as CSV), key figures, numbers. `chart`: the SVG trend and the
 //!   heatmap's shades. `texts`: the words, ready for translation.
 
 pub mod access;
+mod alerts;
 mod chart;
 mod fleet;
 mod login;
@@ -45,6 +47,8 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/", get(overview::page))
         .route("/place", get(place::page))
         .route("/fleet", get(fleet::page))
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/ack", axum::routing::post(alerts::acknowledge))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", axum::routing::post(login::logout))
         .route("/setup", get(login::setup_form).post(login::setup))

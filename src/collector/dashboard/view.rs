@@ -69,6 +69,26 @@ struct TableHtml<'a> {
 }
 
 impl Table {
+    /// A plain table whose caption, headers and empty text are the texts of these keys.
+    pub fn of(
+        t: &Texts,
+        id: &str,
+        csv_href: String,
+        keys: (&str, &[&str], &str),
+        rows: Vec<Vec<Cell>>,
+    ) -> Table {
+        let (caption, headers, empty) = keys;
+        Table {
+            id: id.to_owned(),
+            caption: t.get(caption).to_owned(),
+            headers: headers.iter().map(|h| t.get(h).to_owned()).collect(),
+            rows,
+            csv_href,
+            empty: t.get(empty).to_owned(),
+            class: "",
+        }
+    }
+
     /// The table as HTML, with its CSV link.
     pub fn html(&self, t: &Texts) -> String {
         use askama::Template;

@@ -1,0 +1,197 @@
+//! The alerts page in real headless Chromium against the real collector: an open alert
+//! shown with what was seen, acknowledged with a comment and the action taken (recorded at
+//! its place), no console error, no CSP violation, no serious accessibility violation; a
+//! viewer of another site neither sees it nor can acknowledge it through the form's route.
+//!
+//! `CES_UPDATE_SCREENSHOTS=1 cargo test --test dashboard_alerts` also writes the page's
+//! reference screenshot in `docs/screenshots/dashboard-alerts.png`.
+
+mod common;
+
+use ces_kiosk::collector::action::effect;
+use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
+use ces_kiosk::collector::storage::{ActionFilter, Role, Storage};
+use common::browser::{Browser, page_is_clean};
+use common::collector::TestCollector;
+use common::dataset::send;
+use common::requests::{dashboard_session, now_answer};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A collector with a floor rule, and a burst of difficult answers at north / returns
+/// decided into an alert.
+async fn with_an_alert() -> TestCollector {
+    let c = TestCollector::start();
+    let d = c.add_device("dev-r", "north", "returns");
+    c.add_device("dev-s", "south", "exit");
+    send(&c, &d, [1, 2, 1, 7].map(now_answer).to_vec()).await;
+    let storage = c.storage.clone();
+    c.on(async move {
+        let rule = Rule {
+            id: 0,
+            name: "floor".into(),
+            condition: Condition::Floor(Share {
+                share_pct: 50,
+                window_min: 15,
+                min_answers: 4,
+            }),
+            site: None,
+            touchpoint: None,
+            pending_s: 0,
+            clear_s: 900,
+            repeat_s: 0,
+        };
+        storage.add_alert_rule(rule, now_ms()).await?;
+        storage.alert_round(now_ms(), vec![]).await
+    })
+    .unwrap();
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_is_acknowledged_with_a_comment_and_the_action_taken() {
+    let c = with_an_alert().await;
+    c.add_person("anna", Role::Admin, &[], PASSWORD);
+    let b = Browser::start().await;
+    b.log_in(&c.url, "anna", PASSWORD).await;
+    b.click_link("Alerts").await;
+    assert_eq!(b.text("h1").await, "Alerts");
+    let alert = b.text("section.alert").await;
+    assert!(
+        alert.contains("Visitors struggle at north / returns"),
+        "{alert}"
+    );
+    assert!(
+        alert.contains("3 of 4 answers difficult (75 %) in the last 15 min."),
+        "{alert}"
+    );
+    assert!(alert.contains("Firing"), "{alert}");
+    page_is_clean(&b, "alerts").await;
+
+    b.fill(
+        "form.ack input[name='comment']",
+        "queue at lunch <b>again</b>",
+    )
+    .await;
+    b.fill("form.ack input[name='action']", "second desk 12:00-14:00")
+        .await;
+    b.click("form.ack button").await;
+    let alert = b.text("section.alert").await;
+    assert!(alert.contains("Acknowledged"), "{alert}");
+    assert!(
+        alert.contains("Acknowledged by anna at")
+            && alert.contains(": queue at lunch <b>again</b>"),
+        "the comment shown as text, not markup: {alert}"
+    );
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("form.ack"))
+            .await
+            .is_err(),
+        "acknowledged once"
+    );
+    page_is_clean(&b, "alerts-acknowledged").await;
+    b.close().await;
+
+    // The action is recorded at the alert's place, and its effect can be read.
+    let storage = c.storage.clone();
+    let actions = c
+        .on(async move {
+            let filter = ActionFilter {
+                site: Some("north".into()),
+                limit: 10,
+                ..ActionFilter::default()
+            };
+            storage.actions(filter).await
+        })
+        .unwrap();
+    assert_eq!(actions.len(), 1);
+    let a = &actions[0];
+    assert_eq!(
+        (
+            a.what.as_str(),
+            a.by.as_str(),
+            a.touchpoint.as_deref(),
+            a.alert_id
+        ),
+        ("second desk 12:00-14:00", "anna", Some("returns"), Some(1))
+    );
+    let storage = c.storage.clone();
+    let action = a.clone();
+    let today = jiff::ZonedDateTime::now().date();
+    let e = c
+        .on(async move { effect::read(storage.as_ref(), action, 14, 20, today, None).await })
+        .unwrap();
+    assert_eq!(
+        e.days_after_so_far, 0,
+        "taken today: its after window begins tomorrow"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_of_another_site_neither_sees_nor_acknowledges_the_alert() {
+    let c = with_an_alert().await;
+    c.add_person("sam", Role::Viewer, &["south"], PASSWORD);
+    let session = dashboard_session(&c.url, "sam", PASSWORD).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}alerts", c.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No open alerts."), "{page}");
+    assert!(!page.contains("north"), "{page}");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the logout form's token")
+        .to_owned();
+    let r = http
+        .post(format!("{}alerts/ack", c.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("id", "1"),
+            ("comment", "mine now"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let storage = c.storage.clone();
+    let open = c
+        .on(async move {
+            let filter = ces_kiosk::collector::storage::AlertFilter {
+                open_only: true,
+                sites: None,
+                limit: 10,
+            };
+            storage.alerts(filter).await
+        })
+        .unwrap();
+    assert!(
+        open[0].acknowledged.is_none(),
+        "still firing, unacknowledged"
+    );
+    // Without the form's token nothing changes either.
+    let r = http
+        .post(format!("{}alerts/ack", c.url))
+        .header("cookie", &session)
+        .form(&[("csrf", "forged"), ("id", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
