@@ -1,10 +1,13 @@
 //! The alerts page in real headless Chromium against the real collector: an open alert
 //! shown with what was seen, acknowledged with a comment and the action taken (recorded at
-//! its place), no console error, no CSP violation, no serious accessibility violation; a
-//! viewer of another site neither sees it nor can acknowledge it through the form's route.
+//! its place); the place's page with the action, its before and after, its mark on the
+//! trend, the place's alerts and the form to record another; no console error, no CSP
+//! violation, no serious accessibility violation; a viewer of another site neither sees the
+//! alert nor can acknowledge it through the form's route.
 //!
 //! `CES_UPDATE_SCREENSHOTS=1 cargo test --test dashboard_alerts` also writes the page's
-//! reference screenshot in `docs/screenshots/dashboard-alerts.png`.
+//! reference screenshots in `docs/screenshots/dashboard-alerts*.png` and
+//! `dashboard-place-actions.png`.
 
 mod common;
 
@@ -95,6 +98,41 @@ async fn an_alert_is_acknowledged_with_a_comment_and_the_action_taken() {
         "acknowledged once"
     );
     page_is_clean(&b, "alerts-acknowledged").await;
+
+    // The place's page: the action with its (still empty) before and after, marked on the
+    // trend, the alert, and a form to record another action.
+    b.goto(&format!("{}place?site=north&touchpoint=returns", c.url))
+        .await;
+    let actions = b.text("#actions").await;
+    assert!(
+        actions.contains("by anna: second desk 12:00-14:00"),
+        "{actions}"
+    );
+    assert!(
+        actions.contains("No answers here in either window."),
+        "{actions}"
+    );
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("svg line.mark"))
+            .await
+            .is_ok(),
+        "the action's day is marked on the trend"
+    );
+    let alerts = b.table("place-alerts").await;
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(
+        alerts[1][1].starts_with("3 of 4 answers difficult"),
+        "{alerts:?}"
+    );
+    b.fill("#what", "signage at the entrance").await;
+    b.click("form.fields button").await;
+    let actions = b.text("#actions").await;
+    assert!(
+        actions.contains("by anna: signage at the entrance"),
+        "{actions}"
+    );
+    page_is_clean(&b, "place-actions").await;
     b.close().await;
 
     // The action is recorded at the alert's place, and its effect can be read.
@@ -109,8 +147,8 @@ async fn an_alert_is_acknowledged_with_a_comment_and_the_action_taken() {
             storage.actions(filter).await
         })
         .unwrap();
-    assert_eq!(actions.len(), 1);
-    let a = &actions[0];
+    assert_eq!(actions.len(), 2);
+    let a = &actions[1];
     assert_eq!(
         (
             a.what.as_str(),

@@ -40,7 +40,8 @@ pub fn escape(text: &str) -> String {
 
 /// The trend chart of `days` (one per date of the period, in order) on a scale whose top
 /// score is `top`; `labels` are the panels' titles and `summary` the chart's description.
-pub fn trend(days: &[Day], top: u8, labels: [&str; 3], summary: &str) -> String {
+/// Each day of `marks` (an action taken) is a dashed line across the panels.
+pub fn trend(days: &[Day], top: u8, labels: [&str; 3], summary: &str, marks: &[Date]) -> String {
     let height = 3.0 * PANEL + 3.0 * GAP + 20.0;
     let mut svg = String::new();
     let _ = write!(
@@ -134,6 +135,21 @@ pub fn trend(days: &[Day], top: u8, labels: [&str; 3], summary: &str) -> String 
             );
         }
     }
+    for mark in marks {
+        if let Some(i) = days.iter().position(|d| d.date == *mark) {
+            let _ = write!(
+                svg,
+                "<line class=\"mark\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>\
+                 <text class=\"mark-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">\u{25bc}</text>",
+                x(i),
+                GAP - 4.0,
+                x(i),
+                GAP + 3.0 * PANEL + 2.0 * GAP,
+                x(i),
+                GAP - 6.0,
+            );
+        }
+    }
     svg.push_str("</svg>");
     svg
 }
@@ -177,7 +193,13 @@ mod tests {
                 pct_difficult: None,
             },
         ];
-        let svg = trend(&days, 7, ["% difficult", "mean <1-7>", "answers"], "a & b");
+        let svg = trend(
+            &days,
+            7,
+            ["% difficult", "mean <1-7>", "answers"],
+            "a & b",
+            &[],
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("aria-label=\"a &amp; b\""));
         assert!(svg.contains("mean &lt;1-7&gt;"));

@@ -5,11 +5,12 @@
 //! - `access`: sessions, the sites a person may see, CSRF, passwords. `login`: log in and
 //!   out, set a password with a one-time code.
 //! - `overview`, `place`, `fleet`, `alerts`: the pages (alerts acknowledged there with the
-//!   action taken). `period`: the periods they show.
+//!   action taken). `actions`: a place's actions, their effect and its alerts. `period`: the periods they show.
 //! - `view`: tables (also as CSV), key figures, numbers. `chart`: the SVG trend and the
 //!   heatmap's shades. `texts`: the words, ready for translation.
 
 pub mod access;
+mod actions;
 mod alerts;
 mod chart;
 mod fleet;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<Arc<State>> {
     Router::new()
         .route("/", get(overview::page))
         .route("/place", get(place::page))
+        .route("/place/action", axum::routing::post(actions::record))
         .route("/fleet", get(fleet::page))
         .route("/alerts", get(alerts::page))
         .route("/alerts/ack", axum::routing::post(alerts::acknowledge))

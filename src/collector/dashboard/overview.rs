@@ -136,7 +136,7 @@ async fn build(
     let storage = state.storage.as_ref();
     let filter = dates.filter(person.scope());
     let min_n = state.settings.dashboard.min_answers;
-    let (totals, sections) = section::read(storage, &filter, t, q, "/", dates).await?;
+    let (totals, sections) = section::read(storage, &filter, t, q, "/", dates, &[]).await?;
     let places = report::read(
         storage,
         filter,

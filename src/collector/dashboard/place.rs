@@ -1,6 +1,7 @@
 //! A place (a site, or a touchpoint within it) over a period: per question its key figures
 //! and trend, heatmaps of % difficult and of volume by weekday and hour of day, the
-//! distribution of scores, and the follow-up reasons given after low scores (the "why").
+//! distribution of scores, and the follow-up reasons given after low scores (the "why");
+//! and the actions taken there with their effect, marked on the trend (`actions`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::access::Person;
+use super::actions::{self, PlaceLoop};
 use super::chart;
 use super::overview::{Choice, dates_of, query_of, request};
 use super::period::{Dates, PageQuery};
@@ -46,6 +48,8 @@ struct PlacePage {
     /// The site's touchpoints, when the page shows a whole site.
     touchpoints: Option<Table>,
     parts: Vec<Part>,
+    /// Its actions with their effect, and its alerts.
+    closing: PlaceLoop,
 }
 
 impl Tables for PlacePage {
@@ -53,6 +57,8 @@ impl Tables for PlacePage {
         let tables = self
             .touchpoints
             .iter()
+            .chain(self.closing.actions.iter().map(|a| &a.effect))
+            .chain([&self.closing.alerts])
             .chain(self.parts.iter().flat_map(|p| {
                 [
                     &p.section.trend,
@@ -126,7 +132,9 @@ async fn build(
         touchpoint: q.touchpoint.clone(),
         ..dates.filter(person.scope())
     };
-    let (totals, sections) = section::read(storage, &filter, t, q, "/place", dates).await?;
+    let closing = actions::read(state, person, q, &site).await?;
+    let (totals, sections) =
+        section::read(storage, &filter, t, q, "/place", dates, &closing.days).await?;
     let hours = storage
         .report_counts(CountQuery {
             filter: filter.clone(),
@@ -172,6 +180,7 @@ async fn build(
         site_href: q.href("/place", &[("touchpoint", None)]),
         touchpoints,
         parts,
+        closing,
     })
 }
 

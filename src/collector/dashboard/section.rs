@@ -22,7 +22,8 @@ pub struct Section {
 }
 
 /// The period of `filter` per question: its totals (with the previous equal period) and a
-/// section for each, read from storage.
+/// section for each, read from storage; `marks` are the days actions were taken, marked on
+/// the trend.
 pub async fn read(
     storage: &dyn Storage,
     filter: &AnswerFilter,
@@ -30,6 +31,7 @@ pub async fn read(
     q: &PageQuery,
     path: &str,
     dates: Dates,
+    marks: &[jiff::civil::Date],
 ) -> Result<(Report, Vec<Section>), StorageError> {
     let request = |by| report::Request {
         by,
@@ -41,7 +43,7 @@ pub async fn read(
     let sections = totals
         .groups
         .iter()
-        .map(|g| section(t, q, path, dates, g, &days))
+        .map(|g| section(t, q, path, dates, g, &days, marks))
         .collect();
     Ok((totals, sections))
 }
@@ -60,6 +62,7 @@ fn section(
     dates: Dates,
     total: &ReportGroup,
     days: &Report,
+    marks: &[jiff::civil::Date],
 ) -> Section {
     let key = view::question_key(total);
     let name = view::question_name(total);
@@ -102,11 +105,18 @@ fn section(
         dates.to
     );
     let mean_label = format!("{} (1\u{2013}{})", t.get("mean"), total.scale.max());
+    let summary = if marks.is_empty() {
+        summary
+    } else {
+        let days: Vec<String> = marks.iter().map(ToString::to_string).collect();
+        format!("{summary} {} {}.", t.get("actions_on"), days.join(", "))
+    };
     let chart = chart::trend(
         &trend_days,
         total.scale.max(),
         [t.get("pct_difficult"), &mean_label, t.get("answers")],
         &summary,
+        marks,
     );
     let id = format!("trend-{key}");
     let rows = trend_days
