@@ -1,7 +1,8 @@
 //! The alerts page in real headless Chromium against the real collector: an open alert
 //! shown with what was seen, acknowledged with a comment and the action taken (recorded at
 //! its place); the place's page with the action, its before and after, its mark on the
-//! trend, the place's alerts and the form to record another; no console error, no CSP
+//! trend, the place's alerts and the form to record another; the admins' notice editor
+//! (an over-long notice refused, viewers kept out); no console error, no CSP
 //! violation, no serious accessibility violation; a viewer of another site neither sees the
 //! alert nor can acknowledge it through the form's route.
 //!
@@ -228,6 +229,103 @@ async fn a_viewer_of_another_site_neither_sees_nor_acknowledges_the_alert() {
         .post(format!("{}alerts/ack", c.url))
         .header("cookie", &session)
         .form(&[("csrf", "forged"), ("id", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_a_sites_notice_with_the_editor() {
+    let c = TestCollector::start();
+    c.add_device("dev-r", "north", "returns");
+    let storage = c.storage.clone();
+    let survey = include_str!("../deploy/examples/survey.toml").to_owned();
+    c.on(async move {
+        let site = ces_kiosk::collector::storage::ConfigTarget::Site("north".into());
+        storage.set_config(site, survey, now_ms()).await
+    })
+    .unwrap();
+    c.add_person("anna", Role::Admin, &[], PASSWORD);
+    c.add_person("sam", Role::Viewer, &["north"], PASSWORD);
+    let b = Browser::start().await;
+    b.log_in(&c.url, "anna", PASSWORD).await;
+    b.click_link("Notices").await;
+    assert!(b.text("section.site-notice").await.contains("No notice."));
+    b.fill(
+        "input[name='text.en']",
+        "You said check-in was slow: we added a desk.",
+    )
+    .await;
+    b.fill(
+        "input[name='text.nl']",
+        "U zei dat inchecken traag was: er is een balie bij.",
+    )
+    .await;
+    b.click("form.fields button[value='set']").await;
+    let shown = b.text("section.site-notice").await;
+    assert!(shown.contains("Shown now, until"), "{shown}");
+    assert!(
+        shown.contains("en You said check-in was slow: we added a desk."),
+        "{shown}"
+    );
+    page_is_clean(&b, "notices").await;
+    b.close().await;
+
+    // Stored as a new version of the site's survey config.
+    let storage = c.storage.clone();
+    let config = c
+        .on(async move { storage.site_config("north").await })
+        .unwrap()
+        .unwrap();
+    assert_eq!(config.version, 2);
+    let parsed =
+        ces_kiosk::config::SurveyConfig::parse(&config.text, std::path::Path::new("s")).unwrap();
+    let notice = parsed.survey.notice.unwrap();
+    assert_eq!(
+        notice.text["nl"],
+        "U zei dat inchecken traag was: er is een balie bij."
+    );
+
+    // Over-long, refused by the collector whatever the form allowed; a viewer may not.
+    let http = reqwest::Client::new();
+    let session = dashboard_session(&c.url, "anna", PASSWORD).await;
+    let page = http
+        .get(format!("{}notices", c.url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let long = "x".repeat(161);
+    let r = http
+        .post(format!("{}notices", c.url))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("site", "north"),
+            ("until", "2026-12-31"),
+            ("text.en", long.as_str()),
+            ("text.nl", "kort"),
+            ("do", "set"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("at most 160 characters"));
+    let viewer = dashboard_session(&c.url, "sam", PASSWORD).await;
+    let r = http
+        .get(format!("{}notices", c.url))
+        .header("cookie", &viewer)
         .send()
         .await
         .unwrap();

@@ -11,6 +11,7 @@
 //! - `read`: what central teams read. `report`: the CES maths. `export`: CSV and JSON rows.
 //! - `dashboard`: the web pages central teams log in to (overview, places, fleet).
 //! - `alert`: alert rules, the alerts they raise and their notifications (outbox, webhooks).
+//!   `action`: what was changed at places and its effect. `notice`: "you said, we did".
 //! - `error`: how routes fail (status, JSON body, `Retry-After`).
 //!
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
@@ -25,6 +26,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod limit;
+pub mod notice;
 pub mod read;
 pub mod report;
 pub mod server;

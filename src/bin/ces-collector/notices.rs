@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use ces_kiosk::collector::storage::{ConfigTarget, SqliteStorage, Storage};
-use ces_kiosk::config::{SurveyConfig, with_notice};
+use ces_kiosk::collector::notice::NoticeError;
+use ces_kiosk::collector::storage::{ConfigTarget, SqliteStorage};
 use ces_kiosk::survey::Notice;
 use clap::Subcommand;
 
@@ -58,50 +58,27 @@ pub async fn notice(command: NoticeCommand, storage: Arc<SqliteStorage>) -> anyh
         NoticeCommand::Clear { site, touchpoint } => (site, touchpoint, None),
     };
     check_name("--site", &site)?;
-    let targets = match &touchpoint {
-        None => {
-            let current = storage.site_config(&site).await?.ok_or_else(|| {
-                Usage(format!(
-                    "site {site} has no survey config of its own: set one with \
-                     `ces-collector config set --site {site} FILE` first"
-                ))
-            })?;
-            vec![(ConfigTarget::Site(site.clone()), current.text)]
-        }
-        Some(t) => {
-            check_name("--touchpoint", t)?;
-            let mut targets = Vec::new();
-            for d in storage.devices(i64::MAX).await? {
-                if d.site != site || &d.touchpoint != t || d.revoked_at.is_some() {
-                    continue;
-                }
-                let current = storage
-                    .device_config(&d.id)
-                    .await?
-                    .ok_or_else(|| Usage(format!("terminal {} has no survey config yet", d.id)))?;
-                targets.push((ConfigTarget::Device(d.id.clone()), current.text));
-            }
-            if targets.is_empty() {
-                return Err(Usage(format!("no terminal at {site} / {t}")).into());
-            }
-            targets
-        }
-    };
-    // Every new text is checked before any is stored.
-    let mut texts = Vec::new();
-    for (target, current) in targets {
-        let text = with_notice(&current, notice.as_ref()).map_err(Usage)?;
-        SurveyConfig::parse(&text, std::path::Path::new("the new survey config"))
-            .map_err(|e| Usage(e.to_string()))?;
-        texts.push((target, text));
+    if let Some(t) = &touchpoint {
+        check_name("--touchpoint", t)?;
     }
     let now = jiff::Timestamp::now().as_millisecond();
-    for (target, text) in texts {
+    let set = ces_kiosk::collector::notice::set(
+        storage.as_ref(),
+        &site,
+        touchpoint.as_deref(),
+        notice.as_ref(),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        NoticeError::Refused(m) => anyhow::Error::from(Usage(m)),
+        NoticeError::Storage(e) => e.into(),
+    })?;
+    for (target, version) in set {
         let named = match &target {
             ConfigTarget::Site(s) => format!("site {s}"),
             ConfigTarget::Device(d) => format!("terminal {d}"),
         };
-        let version = storage.set_config(target, text, now).await?;
         eprintln!(
             "{} for {named}: survey config version {version}; terminals show it after their \
              next heartbeat",

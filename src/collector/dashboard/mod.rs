@@ -5,7 +5,8 @@
 //! - `access`: sessions, the sites a person may see, CSRF, passwords. `login`: log in and
 //!   out, set a password with a one-time code.
 //! - `overview`, `place`, `fleet`, `alerts`: the pages (alerts acknowledged there with the
-//!   action taken). `actions`: a place's actions, their effect and its alerts. `period`: the periods they show.
+//!   action taken). `actions`: a place's actions, their effect and its alerts. `notices`:
+//!   "you said, we did" per site, for admins. `period`: the periods they show.
 //! - `view`: tables (also as CSV), key figures, numbers. `chart`: the SVG trend and the
 //!   heatmap's shades. `texts`: the words, ready for translation.
 
@@ -15,6 +16,7 @@ mod alerts;
 mod chart;
 mod fleet;
 mod login;
+mod notices;
 mod overview;
 pub mod period;
 mod place;
@@ -51,6 +53,7 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/fleet", get(fleet::page))
         .route("/alerts", get(alerts::page))
         .route("/alerts/ack", axum::routing::post(alerts::acknowledge))
+        .route("/notices", get(notices::page_of).post(notices::change))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", axum::routing::post(login::logout))
         .route("/setup", get(login::setup_form).post(login::setup))
