@@ -2,7 +2,8 @@
 //! shown with what was seen, acknowledged with a comment and the action taken (recorded at
 //! its place); the place's page with the action, its before and after, its mark on the
 //! trend, the place's alerts and the form to record another; the admins' notice editor
-//! (an over-long notice refused, viewers kept out); no console error, no CSP
+//! (an over-long notice refused, viewers kept out); the admins' rules page (a rule added,
+//! a taken name refused, a rule removed); no console error, no CSP
 //! violation, no serious accessibility violation; a viewer of another site neither sees the
 //! alert nor can acknowledge it through the form's route.
 //!
@@ -330,4 +331,44 @@ async fn an_admin_sets_a_sites_notice_with_the_editor() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_and_removes_alert_rules() {
+    let c = TestCollector::start();
+    c.add_person("anna", Role::Admin, &[], PASSWORD);
+    let b = Browser::start().await;
+    b.log_in(&c.url, "anna", PASSWORD).await;
+    b.click_link("Alert rules").await;
+    assert!(b.text("#rules").await.contains("No rules yet."));
+    b.fill("#rule-name", "desk-floor").await;
+    b.fill("#rule-site", "north").await;
+    b.fill("#rule-share", "40").await;
+    b.click("form.add-rule button").await;
+    let rules = b.table("rules").await;
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert_eq!(
+        rules[1][..4],
+        [
+            "desk-floor",
+            "north",
+            "40 % or more difficult within 15 min (at least 4 answers)",
+            "pending 0 s, clear after 900 s, repeat every 14400 s"
+        ]
+    );
+    page_is_clean(&b, "rules").await;
+    // The same name again is refused, with the reason.
+    b.fill("#rule-name", "desk-floor").await;
+    b.click("form.add-rule button").await;
+    assert!(b.text("main").await.contains("exists already"));
+    b.goto(&format!("{}rules", c.url)).await;
+    b.click("button[aria-label='Remove desk-floor']").await;
+    assert!(b.text("#rules").await.contains("No rules yet."));
+    b.close().await;
+    let storage = c.storage.clone();
+    assert!(
+        c.on(async move { storage.alert_rules().await })
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -6,7 +6,7 @@
 //!   out, set a password with a one-time code.
 //! - `overview`, `place`, `fleet`, `alerts`: the pages (alerts acknowledged there with the
 //!   action taken). `actions`: a place's actions, their effect and its alerts. `notices`:
-//!   "you said, we did" per site, for admins. `period`: the periods they show.
+//!   "you said, we did" per site, and `rules`: the alert rules, both for admins. `period`: the periods they show.
 //! - `view`: tables (also as CSV), key figures, numbers. `chart`: the SVG trend and the
 //!   heatmap's shades. `texts`: the words, ready for translation.
 
@@ -20,6 +20,7 @@ mod notices;
 mod overview;
 pub mod period;
 mod place;
+mod rules;
 mod section;
 pub mod texts;
 pub mod view;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/alerts", get(alerts::page))
         .route("/alerts/ack", axum::routing::post(alerts::acknowledge))
         .route("/notices", get(notices::page_of).post(notices::change))
+        .route("/rules", get(rules::page_of).post(rules::change))
         .route("/login", get(login::login_form).post(login::login))
         .route("/logout", axum::routing::post(login::logout))
         .route("/setup", get(login::setup_form).post(login::setup))
