@@ -176,6 +176,26 @@ pub fn problem(person: &Person, status: StatusCode, message: String) -> Response
     )
 }
 
+/// Refuses what only admins may see or do; `None` for an admin.
+pub fn admin_only(person: &Person) -> Option<Response> {
+    (person.user.role != crate::collector::storage::Role::Admin).then(|| {
+        let t = Texts::english();
+        problem(
+            person,
+            StatusCode::FORBIDDEN,
+            t.get("admins_only").to_owned(),
+        )
+    })
+}
+
+/// Refuses an admin's form without its CSRF token, or sent by someone not an admin.
+pub fn admin_form(person: &Person, csrf: &str) -> Option<Response> {
+    if !person.csrf_ok(csrf) {
+        return Some((StatusCode::FORBIDDEN, "the form expired; reload the page").into_response());
+    }
+    admin_only(person)
+}
+
 /// A page with tables that can be downloaded as CSV.
 pub trait Tables: Template {
     fn tables(&self) -> Vec<&view::Table>;

@@ -13,11 +13,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::access::Person;
 use super::overview::unavailable;
-use super::texts::Texts;
-use super::{Frame, page, problem};
+use super::{Frame, admin_form, admin_only, page, problem};
 use crate::collector::State;
 use crate::collector::notice::{self, NoticeError};
-use crate::collector::storage::{Role, StorageError};
+use crate::collector::storage::StorageError;
 use crate::survey::{MAX_NOTICE, Notice};
 
 /// One site on the page.
@@ -48,17 +47,6 @@ struct NoticesPage {
     frame: Frame,
     sites: Vec<SiteNotice>,
     max: usize,
-}
-
-fn admin_only(person: &Person) -> Option<Response> {
-    (person.user.role != Role::Admin).then(|| {
-        let t = Texts::english();
-        problem(
-            person,
-            StatusCode::FORBIDDEN,
-            t.get("admins_only").to_owned(),
-        )
-    })
 }
 
 async fn sites(state: &State) -> Result<Vec<SiteNotice>, StorageError> {
@@ -120,10 +108,7 @@ pub async fn change(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
-    if !person.csrf_ok(field("csrf")) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
-    }
-    if let Some(refused) = admin_only(&person) {
+    if let Some(refused) = admin_form(&person, field("csrf")) {
         return refused;
     }
     let site = field("site");

@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::access::Person;
 use super::overview::unavailable;
 use super::texts::Texts;
-use super::{Frame, page, problem};
+use super::{Frame, admin_form, admin_only, page, problem};
 use crate::collector::State;
 use crate::collector::alert::rule::{Condition, Rule, Share};
-use crate::collector::storage::{Role, StorageError};
+use crate::collector::storage::StorageError;
 
 /// A rule as the page lists it.
 pub struct RuleRow {
@@ -31,17 +31,6 @@ pub struct RuleRow {
 struct RulesPage {
     frame: Frame,
     rules: Vec<RuleRow>,
-}
-
-fn admin_only(person: &Person) -> Option<Response> {
-    (person.user.role != Role::Admin).then(|| {
-        let t = Texts::english();
-        problem(
-            person,
-            StatusCode::FORBIDDEN,
-            t.get("admins_only").to_owned(),
-        )
-    })
 }
 
 pub async fn page_of(Shared(state): Shared<Arc<State>>, person: Person) -> Response {
@@ -139,10 +128,7 @@ pub async fn change(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
-    if !person.csrf_ok(field("csrf")) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
-    }
-    if let Some(refused) = admin_only(&person) {
+    if let Some(refused) = admin_form(&person, field("csrf")) {
         return refused;
     }
     let now = jiff::Timestamp::now().as_millisecond();
