@@ -104,7 +104,7 @@ impl OpeningHours {
     }
 
     /// How many milliseconds of `from` … `to` the site was open (at most the last
-    /// [`LOOK_BACK_DAYS`] days of it).
+    /// `LOOK_BACK_DAYS` days of it).
     pub fn open_ms(&self, tz: &TimeZone, from: Timestamp, to: Timestamp) -> i64 {
         let look_back = to.as_millisecond() - LOOK_BACK_DAYS * 86_400_000;
         let from = from.max(Timestamp::from_millisecond(look_back).unwrap_or(from));

@@ -8,7 +8,7 @@
 //! commit the connection is replaced: an fsync error is never retried on the same connection.
 //! A second thread copies committed pages from the WAL into the database (checkpoints), so
 //! that the writer does not stop for that; the writer checkpoints itself only when the WAL
-//! has grown past [`super::WRITER_CHECKPOINT_PAGES`].
+//! has grown past [`super::connection::WRITER_CHECKPOINT_PAGES`].
 
 use std::path::PathBuf;
 use std::sync::mpsc;
