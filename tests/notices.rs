@@ -1,7 +1,8 @@
 //! "You said, we did" end to end: a notice set with the real `ces-collector notice` command
 //! for one touchpoint reaches its enrolled touch terminal (headless Slint, real store and
 //! uploader) with its survey config after the next heartbeat, shows under the thank-you in
-//! both languages, and goes when cleared; an over-long notice is refused when set.
+//! both languages, and goes when cleared; an over-long notice is refused when set; and a
+//! notice is checked like the rest of a survey config.
 
 mod common;
 
@@ -103,4 +104,54 @@ fn a_notice_set_centrally_shows_on_the_thank_you_after_the_next_heartbeat() {
         "{}",
         printed(&site)
     );
+}
+
+#[test]
+fn a_notice_is_checked_like_the_rest_of_a_survey_config() {
+    let example = include_str!("../deploy/examples/survey.toml");
+    let parse = |notice: &str| {
+        ces_kiosk::config::SurveyConfig::parse(
+            &format!("{example}\n{notice}"),
+            std::path::Path::new("s.toml"),
+        )
+    };
+    let good = parse(
+        "[notice]\nuntil = \"2026-12-31\"\ntext.en = \"A second desk at noon.\"\n\
+         text.nl = \"Een tweede balie om twaalf uur.\"\n",
+    )
+    .unwrap();
+    let notice = good.survey.notice.as_ref().unwrap();
+    assert_eq!(notice.until, "2026-12-31");
+    assert_eq!(
+        good.survey.notice_text("nl", "2026-12-31"),
+        Some("Een tweede balie om twaalf uur.")
+    );
+    assert_eq!(
+        good.survey.notice_text("en", "2027-01-01"),
+        None,
+        "over after its last day"
+    );
+    let long = "x".repeat(161);
+    for (notice, says) in [
+        (
+            format!("[notice]\nuntil = \"2026-12-31\"\ntext.en = \"{long}\"\ntext.nl = \"kort\"\n"),
+            "notice.text.en: a notice is at most 160 characters; this one has 161",
+        ),
+        (
+            "[notice]\nuntil = \"2026-12-31\"\ntext.en = \"Only English.\"\n".to_owned(),
+            "notice.text.nl: missing text for language \"nl\"",
+        ),
+        (
+            "[notice]\nuntil = \"soon\"\ntext.en = \"a\"\ntext.nl = \"b\"\n".to_owned(),
+            "notice.until: \"soon\" is not a date",
+        ),
+        (
+            "[notice]\nuntil = \"2026-12-31\"\ntext.en = \"a\"\ntext.nl = \"b\"\ntext.de = \"c\"\n"
+                .to_owned(),
+            "language \"de\" is not listed",
+        ),
+    ] {
+        let e = parse(&notice).unwrap_err().to_string();
+        assert!(e.contains(says), "{notice}: {e}");
+    }
 }
