@@ -27,6 +27,15 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// The CSRF token of a page's forms (the logout form's, at least).
+fn csrf_of(page: &str) -> String {
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next());
+    token.expect("a form's token").to_owned()
+}
+
 /// A collector with a floor rule, and a burst of difficult answers at north / returns
 /// decided into an alert.
 async fn with_an_alert() -> TestCollector {
@@ -192,12 +201,7 @@ async fn a_viewer_of_another_site_neither_sees_nor_acknowledges_the_alert() {
         .unwrap();
     assert!(page.contains("No open alerts."), "{page}");
     assert!(!page.contains("north"), "{page}");
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the logout form's token")
-        .to_owned();
+    let csrf = csrf_of(&page);
     let r = http
         .post(format!("{}alerts/ack", c.url))
         .header("cookie", &session)
@@ -300,12 +304,7 @@ async fn an_admin_sets_a_sites_notice_with_the_editor() {
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = csrf_of(&page);
     let long = "x".repeat(161);
     let r = http
         .post(format!("{}notices", c.url))

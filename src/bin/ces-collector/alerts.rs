@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ces_kiosk::collector::action::Action;
 use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours, time_zone};
 use ces_kiosk::collector::alert::message;
-use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
+use ces_kiosk::collector::alert::rule::{Given, Kind, Rule};
 use ces_kiosk::collector::alert::summary::Every;
 use ces_kiosk::collector::storage::{AlertFilter, SqliteStorage, Storage};
 use clap::{Args, Subcommand, ValueEnum};
@@ -31,18 +31,6 @@ pub enum SiteCommand {
     },
     /// List the sites with their time zone and opening hours.
     List,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Kind {
-    /// A share of difficult answers within a window.
-    Floor,
-    /// A share of easy answers within a window (a place doing very well).
-    Praise,
-    /// A terminal not heard from, or without answers during opening hours.
-    Silent,
-    /// A terminal with dead letters or a refused survey config.
-    Trouble,
 }
 
 #[derive(Subcommand)]
@@ -210,36 +198,30 @@ pub async fn rule(command: RuleCommand, storage: Arc<SqliteStorage>) -> anyhow::
 
 impl RuleArgs {
     fn rule(self) -> Result<Rule, Usage> {
-        let share = |default_share| Share {
-            share_pct: self.share.unwrap_or(default_share),
-            window_min: self.window.unwrap_or(15),
-            min_answers: self.min_answers.unwrap_or(4),
-        };
-        let condition = match self.kind {
-            Kind::Floor => Condition::Floor(share(50)),
-            Kind::Praise => Condition::Praise(share(90)),
-            Kind::Silent => Condition::Silent { hours: self.hours },
-            Kind::Trouble => Condition::Trouble,
-        };
-        if condition.share().is_none()
+        let windowed = matches!(self.kind, Kind::Floor | Kind::Praise);
+        if !windowed
             && (self.share.is_some() || self.window.is_some() || self.min_answers.is_some())
         {
             return Err(Usage(format!(
                 "--share, --window and --min-answers are for floor and praise rules, not {}",
-                condition.kind()
+                self.kind
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned())
             )));
         }
-        let window_s = condition.share().map_or(0, |s| s.window_min * 60);
-        Ok(Rule {
-            id: 0,
+        let given = Given {
             name: self.name,
-            condition,
             site: self.site,
             touchpoint: self.touchpoint,
-            pending_s: self.pending,
-            clear_s: self.clear.unwrap_or(window_s),
-            repeat_s: self.repeat,
-        })
+            share: self.share,
+            window: self.window,
+            min_answers: self.min_answers,
+            hours: Some(self.hours),
+            pending: Some(self.pending),
+            clear: self.clear,
+            repeat: Some(self.repeat),
+        };
+        Ok(given.rule(self.kind))
     }
 }
 

@@ -60,9 +60,7 @@ impl Mailer {
 
     /// The message of a delivery: its title as the subject, its text as the body.
     pub fn message(&self, delivery: &Delivery) -> Result<Message, String> {
-        let stored: serde_json::Value = serde_json::from_str(&delivery.body).unwrap_or_default();
-        let title = stored["title"].as_str().unwrap_or("ces-collector alert");
-        let text = stored["text"].as_str().unwrap_or("");
+        let (title, text) = super::message::stored_words(&delivery.body);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(title)

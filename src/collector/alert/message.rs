@@ -30,6 +30,14 @@ pub fn body(delivery: &str, event: Event, alert: &AlertView) -> String {
     .expect("a notification serialises")
 }
 
+/// The title and text of a notification as the outbox stores it (an alert's or a
+/// summary's), for the channels that show only words.
+pub fn stored_words(body: &str) -> (String, String) {
+    let stored: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let word = |key: &str, default: &str| stored[key].as_str().unwrap_or(default).to_owned();
+    (word("title", "ces-collector"), word("text", ""))
+}
+
 /// Where an alert is, in words: `hq / returns-desk` or `terminal desk-1 (hq / returns-desk)`.
 pub fn place(alert: &AlertView) -> String {
     let spot = format!("{} / {}", alert.site, alert.touchpoint);

@@ -58,6 +58,67 @@ impl Condition {
     }
 }
 
+/// The kinds of rule, as people name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// A share of difficult answers within a window.
+    Floor,
+    /// A share of easy answers within a window (a place doing very well).
+    Praise,
+    /// A terminal not heard from, or without answers during opening hours.
+    Silent,
+    /// A terminal with dead letters or a refused survey config.
+    Trouble,
+}
+
+/// A rule as a person gives it (command line or dashboard form): what is left out takes
+/// the defaults: 50 % (floor) or 90 % (praise) within 15 minutes with at least 4 answers;
+/// 2 hours silent; no hold before firing; cleared after the window (at once for terminal
+/// rules); repeated every 4 hours.
+#[derive(Clone, Debug, Default)]
+pub struct Given {
+    pub name: String,
+    pub site: Option<String>,
+    pub touchpoint: Option<String>,
+    pub share: Option<u8>,
+    pub window: Option<u32>,
+    pub min_answers: Option<u32>,
+    pub hours: Option<u32>,
+    pub pending: Option<u32>,
+    pub clear: Option<u32>,
+    pub repeat: Option<u32>,
+}
+
+impl Given {
+    /// The rule of `kind` this describes (not checked yet: [`Rule::check`]).
+    pub fn rule(self, kind: Kind) -> Rule {
+        let share = |default_share| Share {
+            share_pct: self.share.unwrap_or(default_share),
+            window_min: self.window.unwrap_or(15),
+            min_answers: self.min_answers.unwrap_or(4),
+        };
+        let condition = match kind {
+            Kind::Floor => Condition::Floor(share(50)),
+            Kind::Praise => Condition::Praise(share(90)),
+            Kind::Silent => Condition::Silent {
+                hours: self.hours.unwrap_or(2),
+            },
+            Kind::Trouble => Condition::Trouble,
+        };
+        let window_s = condition.share().map_or(0, |s| s.window_min * 60);
+        Rule {
+            id: 0,
+            name: self.name,
+            condition,
+            site: self.site,
+            touchpoint: self.touchpoint,
+            pending_s: self.pending.unwrap_or(0),
+            clear_s: self.clear.unwrap_or(window_s),
+            repeat_s: self.repeat.unwrap_or(4 * 3600),
+        }
+    }
+}
+
 /// The longest window of a floor or praise rule (the live counts keep one day).
 pub const MAX_WINDOW_MIN: u32 = 24 * 60;
 

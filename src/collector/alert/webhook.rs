@@ -21,14 +21,10 @@ pub fn body(format: Format, delivery: &Delivery) -> String {
     if format == Format::Plain {
         return delivery.body.clone();
     }
-    let stored: serde_json::Value = serde_json::from_str(&delivery.body).unwrap_or_default();
-    let (title, text) = (
-        stored["title"].as_str().unwrap_or("ces-collector"),
-        stored["text"].as_str().unwrap_or(""),
-    );
+    let (title, text) = super::message::stored_words(&delivery.body);
     let value = match format {
         Format::Slack => serde_json::json!({
-            "text": format!("*{}*\n{}", slack_escape(title), slack_escape(text)),
+            "text": format!("*{}*\n{}", slack_escape(&title), slack_escape(&text)),
         }),
         _ => serde_json::json!({
             "type": "message",

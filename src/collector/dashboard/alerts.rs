@@ -182,16 +182,13 @@ pub async fn acknowledge(
             t.get("no_such_firing_alert").to_owned(),
         )
     };
-    let filter = AlertFilter {
-        open_only: true,
-        sites: person.scope(),
-        limit: 100_000,
-    };
-    let alert = match state.storage.alerts(filter).await {
-        Ok(open) => open.into_iter().find(|a| a.id == form.id),
+    let alert = match state.storage.alert(form.id).await {
+        Ok(alert) => alert,
         Err(e) => return unavailable(&person, e),
     };
-    let Some(alert) = alert.filter(|a| person.may_see(&a.site)) else {
+    // Only an open alert of a site the person may see; another site's is never named.
+    let open = |a: &AlertView| a.state != AlertState::Resolved && person.may_see(&a.site);
+    let Some(alert) = alert.filter(open) else {
         return not_found();
     };
     let (comment, what) = (form.comment.trim(), form.action.trim());

@@ -15,7 +15,7 @@ use super::overview::unavailable;
 use super::texts::Texts;
 use super::{Frame, admin_form, admin_only, page, problem};
 use crate::collector::State;
-use crate::collector::alert::rule::{Condition, Rule, Share};
+use crate::collector::alert::rule::{Given, Kind, Rule};
 use crate::collector::storage::StorageError;
 
 /// A rule as the page lists it.
@@ -72,16 +72,16 @@ pub async fn page_of(Shared(state): Shared<Arc<State>>, person: Person) -> Respo
     )
 }
 
-/// A number from the form, or `default` when left empty.
+/// A number from the form; `None` when left empty.
 fn number<T: std::str::FromStr>(
     form: &HashMap<String, String>,
     key: &str,
-    default: T,
-) -> Result<T, String> {
+) -> Result<Option<T>, String> {
     match form.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(default),
+        None => Ok(None),
         Some(v) => v
             .parse()
+            .map(Some)
             .map_err(|_| format!("{key}: {v:?} is not a number")),
     }
 }
@@ -92,33 +92,21 @@ fn rule_of(form: &HashMap<String, String>) -> Result<Rule, String> {
         Some(form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default()).filter(|v| !v.is_empty())
     };
     let kind = text("kind").unwrap_or_default();
-    let share = |default_share| -> Result<Share, String> {
-        Ok(Share {
-            share_pct: number(form, "share", default_share)?,
-            window_min: number(form, "window", 15)?,
-            min_answers: number(form, "min_answers", 4)?,
-        })
-    };
-    let condition = match kind.as_str() {
-        "floor" => Condition::Floor(share(50)?),
-        "praise" => Condition::Praise(share(90)?),
-        "silent" => Condition::Silent {
-            hours: number(form, "hours", 2)?,
-        },
-        "trouble" => Condition::Trouble,
-        other => return Err(format!("{other:?} is not a kind of rule")),
-    };
-    let window_s = condition.share().map_or(0, |s| s.window_min * 60);
-    Ok(Rule {
-        id: 0,
+    let kind = <Kind as clap::ValueEnum>::from_str(&kind, false)
+        .map_err(|_| format!("{kind:?} is not a kind of rule"))?;
+    let given = Given {
         name: text("name").unwrap_or_default(),
-        condition,
         site: text("site"),
         touchpoint: text("touchpoint"),
-        pending_s: number(form, "pending", 0)?,
-        clear_s: number(form, "clear", window_s)?,
-        repeat_s: number(form, "repeat", 4 * 3600)?,
-    })
+        share: number(form, "share")?,
+        window: number(form, "window")?,
+        min_answers: number(form, "min_answers")?,
+        hours: number(form, "hours")?,
+        pending: number(form, "pending")?,
+        clear: number(form, "clear")?,
+        repeat: number(form, "repeat")?,
+    };
+    Ok(given.rule(kind))
 }
 
 /// Adds (`do` = `add`) or removes (`do` = `remove`, `name`) a rule.

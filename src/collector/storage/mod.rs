@@ -48,6 +48,17 @@ pub struct CheckedAnswer {
     pub time_estimated: bool,
 }
 
+impl CheckedAnswer {
+    /// When the answer was given in collector time: its device time corrected by the skew
+    /// measured when its batch arrived, never later than that arrival.
+    pub fn given_at_ms(&self, received_at_ms: i64, clock_skew_ms: i64) -> i64 {
+        self.wire
+            .device_time_ms
+            .saturating_sub(clock_skew_ms)
+            .min(received_at_ms)
+    }
+}
+
 /// A validated batch from one device. Site and touchpoint come from the device's
 /// registration, never from the request body.
 #[derive(Clone, Debug, PartialEq)]
@@ -402,6 +413,9 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Alerts, newest first.
     async fn alerts(&self, filter: AlertFilter) -> Result<Vec<AlertView>, StorageError>;
+
+    /// The alert with this id.
+    async fn alert(&self, id: i64) -> Result<Option<AlertView>, StorageError>;
 
     /// Acknowledges a firing alert; `NotFound` when there is no such alert firing.
     async fn acknowledge_alert(

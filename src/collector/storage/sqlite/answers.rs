@@ -61,11 +61,7 @@ pub(super) fn insert_batch(
         ])?;
         let (status, reason) = if added == 1 {
             accepted += 1;
-            let given = a
-                .device_time_ms
-                .saturating_sub(b.clock_skew_ms)
-                .min(b.received_at_ms);
-            newest = newest.max(Some(given));
+            newest = newest.max(Some(checked.given_at_ms(b.received_at_ms, b.clock_skew_ms)));
             if let Some(tally) = tally.as_deref_mut() {
                 tally.add(&counted, checked);
             }

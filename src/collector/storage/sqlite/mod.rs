@@ -422,6 +422,10 @@ impl Storage for SqliteStorage {
         self.read(move |c| alerts::alerts(c, &filter)).await
     }
 
+    async fn alert(&self, id: i64) -> Result<Option<AlertView>, StorageError> {
+        self.read(move |c| alerts::alert_view(c, id)).await
+    }
+
     async fn acknowledge_alert(
         &self,
         id: i64,

@@ -27,14 +27,10 @@ static LIVE: Table = Table::new(
     "counted, difficult, easy",
 );
 
-/// When an answer was given in collector time: its device time corrected by the measured
-/// skew, never later than its arrival. `None` when it is older than the horizon.
+/// When an answer was given in collector time ([`CheckedAnswer::given_at_ms`]); `None` when
+/// that is longer than the horizon before its arrival.
 pub fn given_at_ms(checked: &CheckedAnswer, received_at_ms: i64, skew_ms: i64) -> Option<i64> {
-    let at = checked
-        .wire
-        .device_time_ms
-        .saturating_sub(skew_ms)
-        .min(received_at_ms);
+    let at = checked.given_at_ms(received_at_ms, skew_ms);
     (at >= received_at_ms - HORIZON_MS).then_some(at)
 }
 
