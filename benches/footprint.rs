@@ -203,7 +203,11 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     drop(store);
 
     let (tx, rx) = std::sync::mpsc::channel();
-    let writer = StoreWriter::spawn(dir.join("writer.db"), device, move |r| {
+    let storage = ces_kiosk::config::Storage {
+        path: dir.join("writer.db"),
+        allow_volatile: false,
+    };
+    let writer = StoreWriter::spawn(storage, device, move |r| {
         tx.send((r, Instant::now())).unwrap();
     });
     assert!(matches!(rx.recv().unwrap().0, Reply::Opened(Ok(()))));

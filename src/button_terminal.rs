@@ -63,7 +63,7 @@ impl ButtonTerminal {
         let (tx, acks) = (sender.clone(), buttons.clone());
         let configs = sync.as_ref().map(SyncHandle::config);
         let writer = StoreWriter::spawn(
-            config.storage.path.clone(),
+            config.storage.clone(),
             config.device.clone(),
             move |reply| {
                 acks.store_replied(&reply);

@@ -126,6 +126,25 @@ pub fn report(checks: &[Check]) -> String {
 
 fn database(config: &Config) -> Check {
     let path = &config.storage.path;
+    let volatile = crate::store::volatile(path);
+    if let Some(on) = volatile.clone().filter(|_| !config.storage.allow_volatile) {
+        let e = StoreError::Volatile {
+            path: path.clone(),
+            on,
+        };
+        return Check::fail(
+            "database",
+            e.to_string(),
+            "keep the database on a partition that survives a reboot: mount one at \
+             /var/lib/ces-kiosk (README: \"A read-only root\"), or point [storage] path at \
+             one; if losing answers at a reboot is deliberate (a demo), set [storage] \
+             allow_volatile = true",
+        );
+    }
+    let kept = match volatile {
+        Some(on) => format!("; in RAM ({}), allowed by the config", on.what),
+        None => String::new(),
+    };
     match Snapshot::read(path) {
         Err(StoreError::Missing(_)) => Check::warn(
             "database",
@@ -141,7 +160,7 @@ fn database(config: &Config) -> Check {
             Ok(r) if r == "ok" => Check::ok(
                 "database",
                 format!(
-                    "{} answers, {} waiting for upload, {} rejected; integrity ok",
+                    "{} answers, {} waiting for upload, {} rejected; integrity ok{kept}",
                     s.answers, s.counts.pending, s.counts.rejected
                 ),
             ),

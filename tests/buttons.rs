@@ -1,6 +1,7 @@
 //! Button boxes end to end inside one process: software boxes on real pty pairs, the real
 //! serial reader, screen flow, store thread and SQLite file. A press is stored once and
-//! acknowledged after its commit; noise, resends, unplugging and two boxes are handled.
+//! acknowledged after its commit; noise, resends, unplugging and two boxes are handled. A
+//! terminal whose database lies in RAM refuses every press unless its config allows it.
 
 mod common;
 
@@ -246,4 +247,24 @@ fn simulate_box_presses_on_keys_and_prints_the_acknowledgements() {
     assert!(link.symlink_metadata().is_err(), "quitting unplugs the box");
     let scores: Vec<u8> = stored(&config).iter().map(|a| a.score).collect();
     assert_eq!(scores, [7, 1]);
+}
+
+#[test]
+fn a_terminal_with_its_database_in_ram_refuses_presses_until_allowed() {
+    let ram = common::buttons::in_ram();
+    let sim = sim_box(ram.path(), "desk-box");
+    for allow in [false, true] {
+        let file = common::buttons::file_allowing_ram(ram.path(), &sim.path(), allow);
+        let config = ces_kiosk::config::Config::load(&file).unwrap();
+        let _terminal = start(&config);
+        wait_connected(&sim);
+        let seq = sim.press(2);
+        match verdict(&sim, seq) {
+            Heard::Nak { .. } if !allow => {
+                assert!(!config.storage.path.exists(), "no database made in RAM")
+            }
+            Heard::Ack { .. } if allow => assert_eq!(stored(&config).len(), 1),
+            v => panic!("database in RAM allowed: {allow}; the box heard {v:?}"),
+        }
+    }
 }

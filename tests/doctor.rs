@@ -1,7 +1,7 @@
 //! `ces-kiosk doctor`, the real binary on an enrolled button terminal (a box on a real pty
 //! pair, the real collector on 127.0.0.1:0): all well, then one fault at a time (the box
 //! unplugged, the credential revoked, the collector gone), each named with its fix and
-//! exit code 1.
+//! exit code 1. A database in RAM (tmpfs) fails with its fix unless the config allows it.
 
 mod common;
 
@@ -102,4 +102,30 @@ fn doctor_passes_a_sound_terminal_and_names_each_fault_with_its_fix() {
     );
     let secret = config.upstream.unwrap().credential;
     assert!(!report.contains(&secret.expose()[5..]));
+}
+
+#[test]
+fn doctor_fails_a_database_in_ram_with_the_fix_and_passes_it_when_deliberate() {
+    let ram = common::buttons::in_ram();
+    let sim = common::buttons::sim_box(ram.path(), "desk-box");
+    let terminal = common::buttons::file_allowing_ram(ram.path(), &sim.path(), false);
+
+    let (code, report) = doctor(&terminal);
+    assert_eq!(code, 1, "{report}");
+    let (verdict, fix) = line(&report, "database");
+    assert_eq!(verdict, "FAIL", "{report}");
+    assert!(
+        report.contains("tmpfs (RAM)") && report.contains("/dev/shm"),
+        "{report}"
+    );
+    let fix = fix.unwrap();
+    assert!(
+        fix.contains("/var/lib/ces-kiosk") && fix.contains("allow_volatile = true"),
+        "{report}"
+    );
+
+    let terminal = common::buttons::file_allowing_ram(ram.path(), &sim.path(), true);
+    let (code, report) = doctor(&terminal);
+    assert_eq!(code, 0, "{report}");
+    assert_ne!(line(&report, "database").0, "FAIL", "{report}");
 }

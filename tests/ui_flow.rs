@@ -215,6 +215,27 @@ fn an_unwritable_database_shows_out_of_service_and_takes_no_answer() {
 }
 
 #[test]
+fn a_database_in_ram_shows_out_of_service_with_the_reason() {
+    // tmpfs, as a read-only root's overlay would be: answers would be lost at a reboot.
+    let ram = tempfile::tempdir_in("/dev/shm").unwrap();
+    let mut config = ces_kiosk::demo::config(ram.path()).unwrap();
+    assert!(config.storage.allow_volatile, "the demo allows it");
+    config.storage.allow_volatile = false;
+    headless();
+    let ui = ces_kiosk::ui::KioskUi::new(&config).unwrap();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert_eq!(ui.screen(), ces_kiosk::kiosk::Screen::OutOfService);
+    assert!(shows(&ui, "Out of service"));
+    let reason = format!(
+        "the database {} lies on tmpfs (RAM), mounted at /dev/shm: answers kept there are \
+         lost at the next power cut",
+        config.storage.path.display()
+    );
+    assert!(shows(&ui, &reason), "the reason is on screen: {reason}");
+    assert!(!config.storage.path.exists(), "no database was made in RAM");
+}
+
+#[test]
 fn a_button_press_beside_the_touchscreen_asks_why_there_and_the_box_gets_its_ack() {
     use ces_kiosk::buttons::simulate::Heard;
     let dir = tempfile::tempdir().unwrap();

@@ -76,6 +76,10 @@ impl Default for Timings {
 pub struct Storage {
     /// The SQLite database; relative paths in a file are relative to the file's folder.
     pub path: PathBuf,
+    /// The database may lie on a filesystem that does not survive a reboot (tmpfs, a
+    /// read-only root's overlay): only for demos and trials. Otherwise such a database takes
+    /// the terminal out of service, and `doctor` fails.
+    pub allow_volatile: bool,
 }
 
 /// Why a config was refused.
@@ -221,7 +225,9 @@ struct RawDevice {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStorage {
-    path: Spanned<String>,
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_volatile: bool,
 }
 
 /// The default database of an installed terminal.
@@ -246,17 +252,23 @@ impl Checker<'_> {
 
     /// `[storage]`: the database, relative to the file's folder; the default when left out.
     fn storage(&self, raw: Option<RawStorage>, base: &Path) -> Result<Storage, ConfigError> {
-        match raw {
-            None => Ok(Storage {
+        let Some(raw) = raw else {
+            return Ok(Storage {
                 path: PathBuf::from(DEFAULT_DB_PATH),
-            }),
-            Some(s) if s.path.get_ref().trim().is_empty() => {
-                Err(self.err(s.path.span(), "storage.path", "must not be empty"))
+                allow_volatile: false,
+            });
+        };
+        let path = match raw.path {
+            None => PathBuf::from(DEFAULT_DB_PATH),
+            Some(p) if p.get_ref().trim().is_empty() => {
+                return Err(self.err(p.span(), "storage.path", "must not be empty"));
             }
-            Some(s) => Ok(Storage {
-                path: base.join(s.path.get_ref()),
-            }),
-        }
+            Some(p) => base.join(p.get_ref()),
+        };
+        Ok(Storage {
+            path,
+            allow_volatile: raw.allow_volatile,
+        })
     }
 
     fn config(&self, raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {

@@ -2,6 +2,7 @@
 //! `synchronous=FULL`, checked on every connection), recording answers with their
 //! per-device sequence number, and reading them back.
 
+mod medium;
 mod schema;
 mod snapshot;
 mod sync_state;
@@ -15,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::config::Device;
 use crate::survey::Answer;
 
+pub use medium::{Volatile, volatile};
 pub use schema::migrations;
 pub use snapshot::{Snapshot, SyncRecord};
 pub use sync_state::SyncCounts;
@@ -96,6 +98,11 @@ pub enum StoreError {
     Missing(PathBuf),
     #[error("cannot read the database: {0}")]
     Read(rusqlite::Error),
+    #[error(
+        "the database {path} lies on {}, mounted at {}: answers kept there are lost at the next power cut",
+        .on.what, .on.mount.display()
+    )]
+    Volatile { path: PathBuf, on: Volatile },
 }
 
 impl StoreError {

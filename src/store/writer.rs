@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use super::{Recorded, Store, StoreError};
-use crate::config::Device;
+use crate::config::{Device, Storage};
 use crate::survey::Answer;
 
 /// What the UI asks of the store.
@@ -81,9 +81,11 @@ pub struct StoreWriter {
 }
 
 impl StoreWriter {
-    /// Starts the thread, which opens the store at `path` and reports [`Reply::Opened`].
+    /// Starts the thread, which opens the store `storage` names and reports
+    /// [`Reply::Opened`]. A database on a filesystem that does not survive a reboot is
+    /// refused (every request fails with [`StoreError::Volatile`]) unless the config allows it.
     pub fn spawn(
-        path: PathBuf,
+        storage: Storage,
         device: Device,
         mut on_reply: impl FnMut(Reply) + Send + 'static,
     ) -> StoreWriter {
@@ -92,7 +94,8 @@ impl StoreWriter {
             .name("store".into())
             .spawn(move || {
                 let mut worker = Worker {
-                    path,
+                    path: storage.path,
+                    allow_volatile: storage.allow_volatile,
                     device,
                     store: None,
                 };
@@ -135,6 +138,7 @@ impl Drop for StoreWriter {
 
 struct Worker {
     path: PathBuf,
+    allow_volatile: bool,
     device: Device,
     store: Option<Store>,
 }
@@ -142,6 +146,10 @@ struct Worker {
 impl Worker {
     fn store(&mut self) -> Result<&mut Store, StoreError> {
         if self.store.is_none() {
+            if let Some(on) = super::volatile(&self.path).filter(|_| !self.allow_volatile) {
+                let path = self.path.clone();
+                return Err(StoreError::Volatile { path, on });
+            }
             self.store = Some(Store::open(&self.path, &self.device)?);
         }
         Ok(self.store.as_mut().expect("opened above"))

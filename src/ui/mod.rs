@@ -86,7 +86,7 @@ impl KioskUi {
         let acks = buttons.clone();
         let sync_handle = sync.clone();
         let writer = StoreWriter::spawn(
-            config.storage.path.clone(),
+            config.storage.clone(),
             config.device.clone(),
             move |reply| {
                 // The box hears as soon as the commit returned, before the screen changes.

@@ -45,6 +45,28 @@ pub fn config_text(boxes: &[(PathBuf, &str)], cooldown: f64) -> String {
     text
 }
 
+/// A folder on tmpfs (`/dev/shm`), as a read-only root's overlay keeps its changes in RAM;
+/// removed when dropped.
+pub fn in_ram() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ces-volatile-")
+        .tempdir_in("/dev/shm")
+        .unwrap()
+}
+
+/// A button terminal's config file in `dir` (its database there too), its one box at `sim`
+/// (buttons 1-3 give 1, 4 and 7), a database in RAM allowed or not.
+pub fn file_allowing_ram(dir: &Path, sim: &Path, allow: bool) -> PathBuf {
+    let text = config_text(&[(sim.to_owned(), "[1, 4, 7]")], 0.0).replace(
+        "allow_volatile = true",
+        &format!("allow_volatile = {allow}"),
+    );
+    assert!(text.contains(&format!("allow_volatile = {allow}")));
+    let path = dir.join("terminal.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// The demo touch terminal with the box `sim` beside it (buttons 1-3 give 2, 4 and 6), its
 /// database in `dir`.
 pub fn touch_config(dir: &Path, sim: &SimBox) -> Config {
