@@ -259,5 +259,6 @@ fn wire(a: &Answer, seq: i64) -> ces_kiosk::wire::WireAnswer {
         reason: None,
         suppressed: a.suppressed,
         input: a.input.as_str().to_owned(),
+        age_ms: None,
     }
 }

@@ -135,6 +135,12 @@ fn the_right_pin_shows_the_facts_and_the_actions_work() {
     ] {
         assert!(shows(&ui, fact), "{fact}");
     }
+    // The clock as the kernel tells it (tests/no_clock.rs runs a terminal whose clock is off).
+    let clock = match ces_kiosk::clock::now().trusted {
+        true => "synchronised",
+        false => "NOT synchronised",
+    };
+    assert!(shows(&ui, clock), "{clock}");
     assert!(shows(
         &ui,
         &format!("ces-kiosk {}", env!("CARGO_PKG_VERSION"))

@@ -104,6 +104,7 @@ pub fn day_of_answers(terminal: usize, day: Date, per_day: f64, seq: &mut i64) -
                 reason,
                 suppressed: dice.unit() < 0.015,
                 input: "touch".into(),
+                age_ms: None,
             }
         })
         .collect()

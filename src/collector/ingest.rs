@@ -115,7 +115,7 @@ pub fn parse_batch(
     let mut answers = Vec::with_capacity(total);
     let mut invalid = Vec::new();
     for (index, one) in raw.answers.into_iter().enumerate() {
-        let checked = read_answer(one).and_then(|a| validate::answer(a, skew));
+        let checked = read_answer(one).and_then(|a| validate::answer(a, skew, now));
         match checked {
             Ok(a) => answers.push(a),
             Err(reason) => invalid.push(InvalidAnswer { index, reason }),

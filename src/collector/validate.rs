@@ -44,9 +44,14 @@ pub fn skew_ms(device_time: &str, now: Timestamp) -> Result<i64, String> {
     Ok(ts.as_millisecond() - now.as_millisecond())
 }
 
-/// Checks one answer. `skew_ms` is the batch's measured clock skew: an answer recorded on an
-/// untrusted clock is reported under its time corrected by it.
-pub fn answer(a: WireAnswer, skew_ms: i64) -> Result<CheckedAnswer, String> {
+/// The longest an answer can have waited on its terminal and still be placed by its age.
+const MAX_AGE_MS: i64 = 400 * 24 * 3_600_000;
+
+/// Checks one answer, received at `now`. An answer recorded on an untrusted clock is
+/// reported at `now` minus its age when the terminal sent one (the boot that recorded it
+/// still running: right even if the clock was set since), else at its time corrected by the
+/// batch's measured clock skew `skew_ms`.
+pub fn answer(a: WireAnswer, skew_ms: i64, now: Timestamp) -> Result<CheckedAnswer, String> {
     if a.id.is_nil() {
         return Err("id: the nil UUID is not an answer id".into());
     }
@@ -93,11 +98,22 @@ pub fn answer(a: WireAnswer, skew_ms: i64) -> Result<CheckedAnswer, String> {
     if ts.as_millisecond() != a.device_time_ms {
         return Err("device_time and device_time_ms are not the same instant".into());
     }
-    let estimated = !a.clock_trusted && skew_ms != 0;
-    let instant = if estimated {
-        Timestamp::from_millisecond(a.device_time_ms.saturating_sub(skew_ms)).unwrap_or(ts)
-    } else {
-        ts
+    if let Some(age) = a.age_ms
+        && !(0..=MAX_AGE_MS).contains(&age)
+    {
+        return Err(format!("age_ms: {age} is not 0 to {MAX_AGE_MS} (400 days)"));
+    }
+    let (instant, estimated) = match a.age_ms {
+        _ if a.clock_trusted => (ts, false),
+        Some(age) => (
+            Timestamp::from_millisecond(now.as_millisecond() - age).unwrap_or(ts),
+            true,
+        ),
+        None if skew_ms != 0 => (
+            Timestamp::from_millisecond(a.device_time_ms.saturating_sub(skew_ms)).unwrap_or(ts),
+            true,
+        ),
+        None => (ts, false),
     };
     let local = offset.to_datetime(instant);
     Ok(CheckedAnswer {
@@ -157,6 +173,7 @@ mod tests {
             reason: Some("waiting".into()),
             suppressed: false,
             input: "touch".into(),
+            age_ms: None,
         }
     }
 
@@ -165,7 +182,7 @@ mod tests {
 
     #[test]
     fn the_local_day_and_hour_come_from_the_device_offset() {
-        let c = answer(answer_at(T, T_MS, true), 0).unwrap();
+        let c = answer(answer_at(T, T_MS, true), 0, received()).unwrap();
         assert_eq!((c.local_date.as_str(), c.local_hour), ("2026-11-24", 23));
         assert!(!c.time_estimated);
     }
@@ -173,12 +190,37 @@ mod tests {
     #[test]
     fn an_untrusted_clock_is_corrected_by_the_skew() {
         // The device clock was an hour fast: the answer belongs to 22:30 local time.
-        let c = answer(answer_at(T, T_MS, false), 3_600_000).unwrap();
+        let c = answer(answer_at(T, T_MS, false), 3_600_000, received()).unwrap();
         assert_eq!((c.local_date.as_str(), c.local_hour), ("2026-11-24", 22));
         assert!(c.time_estimated);
         // A trusted clock is taken as it is.
-        let c = answer(answer_at(T, T_MS, true), 3_600_000).unwrap();
+        let c = answer(answer_at(T, T_MS, true), 3_600_000, received()).unwrap();
         assert_eq!(c.local_hour, 23);
+    }
+
+    /// When the collector received the answers of these tests: a minute after `T`.
+    fn received() -> Timestamp {
+        Timestamp::from_millisecond(T_MS + 60_000).unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_clock_set_since_is_placed_by_the_answers_age() {
+        // Recorded while the clock said 2021; the clock was set right before the upload, so
+        // the batch shows no skew. The age (by the boot clock) places it at T.
+        let wrong = "2021-03-01T10:00:00.000+01:00";
+        let mut a = answer_at(wrong, 1_614_589_200_000, false);
+        a.age_ms = Some(60_000);
+        let c = answer(a.clone(), 0, received()).unwrap();
+        assert_eq!((c.local_date.as_str(), c.local_hour), ("2026-11-24", 23));
+        assert!(c.time_estimated);
+        // A trusted clock is taken as it is; an age out of bounds is refused.
+        a.clock_trusted = true;
+        assert_eq!(
+            answer(a.clone(), 0, received()).unwrap().local_date,
+            "2021-03-01"
+        );
+        a.age_ms = Some(-1);
+        assert!(answer(a, 0, received()).unwrap_err().starts_with("age_ms:"));
     }
 
     #[test]
@@ -186,24 +228,36 @@ mod tests {
         let mut a = answer_at(T, T_MS, true);
         a.score = 9;
         assert_eq!(
-            answer(a, 0).unwrap_err(),
+            answer(a, 0, received()).unwrap_err(),
             "score 9 is outside the ces7 scale (1 to 7)"
         );
         let a = answer_at(T, T_MS + 1, true);
-        assert!(answer(a, 0).unwrap_err().contains("not the same instant"));
+        assert!(
+            answer(a, 0, received())
+                .unwrap_err()
+                .contains("not the same instant")
+        );
         let a = answer_at("yesterday", T_MS, true);
-        assert!(answer(a, 0).unwrap_err().starts_with("device_time:"));
+        assert!(
+            answer(a, 0, received())
+                .unwrap_err()
+                .starts_with("device_time:")
+        );
         let a = answer_at("2026-11-24T23:30:00", T_MS, true);
         assert!(
-            answer(a, 0).unwrap_err().contains("UTC offset"),
+            answer(a, 0, received()).unwrap_err().contains("UTC offset"),
             "no offset"
         );
         let mut a = answer_at(T, T_MS, true);
         a.question_id = "drop table".into();
-        assert!(answer(a, 0).unwrap_err().starts_with("question_id:"));
+        assert!(
+            answer(a, 0, received())
+                .unwrap_err()
+                .starts_with("question_id:")
+        );
         let mut a = answer_at(T, T_MS, true);
         a.reason = Some(String::new());
-        assert!(answer(a, 0).is_err());
+        assert!(answer(a, 0, received()).is_err());
     }
 
     #[test]
@@ -212,31 +266,36 @@ mod tests {
             let mut a = answer_at(T, T_MS, true);
             a.reason = Some(hostile.into());
             assert!(
-                answer(a, 0).unwrap_err().starts_with("reason:"),
+                answer(a, 0, received()).unwrap_err().starts_with("reason:"),
                 "{hostile:?}"
             );
             let mut a = answer_at(T, T_MS, true);
             a.language = format!("nl{hostile}");
             assert!(
-                answer(a, 0).unwrap_err().starts_with("language:"),
+                answer(a, 0, received())
+                    .unwrap_err()
+                    .starts_with("language:"),
                 "{hostile:?}"
             );
             let mut a = answer_at(T, T_MS, true);
             a.question_id = hostile.into();
-            assert!(answer(a, 0).is_err(), "{hostile:?}");
+            assert!(answer(a, 0, received()).is_err(), "{hostile:?}");
             let mut a = answer_at(T, T_MS, true);
             a.boot_id = hostile.into();
-            assert!(answer(a, 0).is_err(), "{hostile:?}");
+            assert!(answer(a, 0, received()).is_err(), "{hostile:?}");
             let mut a = answer_at(T, T_MS, true);
             a.input = hostile.into();
-            assert!(answer(a, 0).is_err(), "{hostile:?}");
+            assert!(answer(a, 0, received()).is_err(), "{hostile:?}");
         }
         let mut a = answer_at(T, T_MS, true);
         a.reason = Some("=HYPERLINK(\"http://x\")".into());
-        assert!(answer(a, 0).is_err(), "a reason is an id, not a formula");
+        assert!(
+            answer(a, 0, received()).is_err(),
+            "a reason is an id, not a formula"
+        );
         let mut a = answer_at(T, T_MS, true);
         a.language = "pt-BR".into();
-        assert!(answer(a, 0).is_ok());
+        assert!(answer(a, 0, received()).is_ok());
     }
 
     #[test]

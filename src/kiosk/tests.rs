@@ -34,6 +34,7 @@ fn kiosk() -> Kiosk {
 
 fn time() -> Reading {
     Reading {
+        boot_ms: 1_000,
         unix_ms: 1_790_000_000_000,
         local: "2026-09-21T12:53:20+02:00".into(),
         trusted: true,

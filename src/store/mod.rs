@@ -266,9 +266,9 @@ impl Store {
             "INSERT INTO answers (id, seq, boot_id, device_id, site, touchpoint, device_time,
                 device_time_ms, clock_trusted, question_id, question_version, language, scale,
                 direction, score, low, reason, follow_up_open, suppressed, input, recorded_at_ms,
-                box_id, box_session, box_seq, box_button)
+                box_id, box_session, box_seq, box_button, boot_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, NULL,
-                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         )?
         .execute(params![
             a.id.to_string(),
@@ -295,6 +295,7 @@ impl Store {
             press.map(|p| p.session),
             press.map(|p| p.seq),
             press.map(|p| p.button),
+            a.time.boot_ms,
         ])?;
         tx.commit()?;
         Ok(Recorded {

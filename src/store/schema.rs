@@ -4,7 +4,14 @@
 use rusqlite_migration::{M, Migrations};
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 const V1: &str = "
@@ -85,6 +92,12 @@ CREATE TABLE sync_status (
     last_error        TEXT,
     updated_ms        INTEGER NOT NULL
 ) STRICT;
+";
+
+/// When an answer was given by the boot's own clock (`CLOCK_BOOTTIME`, milliseconds): while
+/// the same boot lasts, how long ago it was, even if the wall clock was wrong then.
+const V6: &str = "
+ALTER TABLE answers ADD COLUMN boot_ms INTEGER;
 ";
 
 #[cfg(test)]

@@ -24,16 +24,23 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, seq, boot_id, device_time, device_time_ms, clock_trusted, question_id,
                 question_version, language, scale, direction, score, low, reason, suppressed,
-                input
+                input, boot_ms
              FROM answers WHERE sync_state = 'pending' AND follow_up_open = 0
              ORDER BY seq LIMIT ?1",
         )?;
+        let now = crate::clock::since_boot_ms();
         let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             let text = |i: usize| r.get::<_, String>(i);
+            let boot_id = text(2)?;
+            // Only while the boot lasts: another boot's clock started again from zero.
+            let age_ms = r
+                .get::<_, Option<i64>>(16)?
+                .filter(|_| boot_id == self.boot_id)
+                .map(|at| (now - at).max(0));
             Ok(WireAnswer {
                 id: text_column(r, 0)?,
                 seq: r.get(1)?,
-                boot_id: text(2)?,
+                boot_id,
                 device_time: text(3)?,
                 device_time_ms: r.get(4)?,
                 clock_trusted: r.get(5)?,
@@ -47,6 +54,7 @@ impl Store {
                 reason: r.get(13)?,
                 suppressed: r.get(14)?,
                 input: text(15)?,
+                age_ms,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

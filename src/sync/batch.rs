@@ -140,6 +140,7 @@ mod tests {
             reason: None,
             suppressed: false,
             input: "touch".into(),
+            age_ms: None,
         }
     }
 

@@ -52,6 +52,12 @@ pub struct WireAnswer {
     pub reason: Option<String>,
     pub suppressed: bool,
     pub input: String,
+    /// How long before the upload was built the answer was given, by the terminal's boot
+    /// clock (milliseconds); sent while the boot that recorded it lasts. An answer given on
+    /// a clock that was not synchronised is placed by it, even if the clock was set right
+    /// (or wrong) since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<i64>,
 }
 
 /// The collector's answer to a batch: one result per answer, in the order sent.
