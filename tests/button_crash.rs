@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ces_kiosk::buttons::simulate::{Heard, SimBox};
@@ -13,17 +12,6 @@ use ces_kiosk::store::Store;
 use common::buttons::{RESEND, config, config_text};
 
 const RESTARTS: usize = 100;
-
-fn start_kiosk(config_file: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
-        .args(["run", "--config"])
-        .arg(config_file)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the kiosk binary starts")
-}
 
 /// Takes what the terminal said so far; ACKs go into `acked`.
 fn drain(sim: &SimBox, acked: &mut BTreeSet<u32>, wait: Duration) {
@@ -52,7 +40,7 @@ fn acknowledged_presses_survive_sigkill_and_are_stored_once() {
     let mut acked = BTreeSet::new();
     let mut pressed = 0u32;
     for _ in 0..RESTARTS {
-        let mut kiosk = start_kiosk(&file);
+        let mut kiosk = common::buttons::binary(&file);
         // Presses arrive before, during and after the terminal's start.
         let until = Instant::now() + Duration::from_millis(rng.u64(0..60));
         while Instant::now() < until {
@@ -71,7 +59,7 @@ fn acknowledged_presses_survive_sigkill_and_are_stored_once() {
         "some presses were answered between the kills"
     );
     // One last run answers what is still waiting; the box sends it again by itself.
-    let mut kiosk = start_kiosk(&file);
+    let mut kiosk = common::buttons::binary(&file);
     let deadline = Instant::now() + Duration::from_secs(30);
     while sim.unanswered() > 0 && Instant::now() < deadline {
         drain(&sim, &mut acked, Duration::from_millis(100));

@@ -45,6 +45,18 @@ pub fn config_text(boxes: &[(PathBuf, &str)], cooldown: f64) -> String {
     text
 }
 
+/// The real `ces-kiosk` binary running the terminal of `config_file`, quiet.
+pub fn binary(config_file: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
+        .args(["run", "--config"])
+        .arg(config_file)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the kiosk binary starts")
+}
+
 /// A folder on tmpfs (`/dev/shm`), as a read-only root's overlay keeps its changes in RAM;
 /// removed when dropped.
 pub fn in_ram() -> tempfile::TempDir {

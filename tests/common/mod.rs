@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod buttons;
+pub mod card;
 pub mod collector;
 pub mod dataset;
 pub mod fault_proxy;
