@@ -32,6 +32,8 @@ pub enum TimerKind {
     Cooldown,
     /// Retry a durable write while out of service.
     Probe,
+    /// A commit slower than this shows "Saving…" (a slow storage card).
+    Saving,
 }
 
 /// Something the flow needs done by the world around it.
@@ -45,6 +47,9 @@ pub enum Effect {
     /// Tell the button box this press was not stored (the terminal is out of service).
     Refuse(ButtonPress),
 }
+
+/// A commit slower than this shows "Saving…" instead of nothing.
+pub const SAVING_AFTER: Duration = Duration::from_millis(500);
 
 /// How often an out-of-service terminal tries a durable write again.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(15);
@@ -61,6 +66,8 @@ pub struct Kiosk {
     /// The answer whose follow-up question is on screen.
     follow_up: Option<uuid::Uuid>,
     problem: Option<String>,
+    /// The awaited commit has taken longer than [`SAVING_AFTER`].
+    saving: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +87,7 @@ impl Kiosk {
             awaiting: None,
             follow_up: None,
             problem: None,
+            saving: false,
         }
     }
 
@@ -113,6 +121,11 @@ impl Kiosk {
         self.survey = survey;
         self.timings = timings;
         true
+    }
+
+    /// Whether the screen says "Saving…": the visitor's answer is waiting for a slow commit.
+    pub fn saving(&self) -> bool {
+        self.saving
     }
 
     /// Why the terminal is out of service, for staff.
@@ -164,6 +177,7 @@ impl Kiosk {
         if !suppressed {
             self.awaiting = Some(Awaiting::Score(answer.id));
             fx.push(Effect::StopTimer(TimerKind::Idle));
+            fx.push(Effect::StartTimer(TimerKind::Saving, SAVING_AFTER));
             if !self.timings.misuse_cooldown.is_zero() {
                 self.cooldown = true;
                 fx.push(Effect::StartTimer(
@@ -195,6 +209,7 @@ impl Kiosk {
                 self.awaiting = Some(Awaiting::Reason(id));
                 vec![
                     Effect::StopTimer(TimerKind::FollowUp),
+                    Effect::StartTimer(TimerKind::Saving, SAVING_AFTER),
                     Effect::Store(Request::CloseFollowUp { id, reason }),
                 ]
             }
@@ -236,6 +251,10 @@ impl Kiosk {
             TimerKind::Probe if self.screen == Screen::OutOfService => {
                 vec![Effect::Store(Request::Probe)]
             }
+            TimerKind::Saving => {
+                self.saving = self.awaiting.is_some();
+                vec![]
+            }
             _ => vec![],
         }
     }
@@ -250,6 +269,7 @@ impl Kiosk {
                 if self.awaiting == Some(Awaiting::Score(answer.id)) =>
             {
                 self.awaiting = None;
+                self.saving = false;
                 // A press sent again was stored before; its follow-up, if any, is long gone.
                 let resent = result.as_ref().is_ok_and(|r| r.resent);
                 if answer.follow_up_open && !resent {
@@ -262,11 +282,17 @@ impl Kiosk {
                 } else {
                     self.thank()
                 }
+                .into_iter()
+                .chain([Effect::StopTimer(TimerKind::Saving)])
+                .collect()
             }
             Reply::FollowUpClosed { id, .. } if self.awaiting == Some(Awaiting::Reason(*id)) => {
                 self.awaiting = None;
+                self.saving = false;
                 self.follow_up = None;
-                self.thank()
+                let mut fx = self.thank();
+                fx.push(Effect::StopTimer(TimerKind::Saving));
+                fx
             }
             Reply::Probed(_) if self.screen == Screen::OutOfService => {
                 tracing::info!("answer store works again; back in service");
@@ -299,8 +325,10 @@ impl Kiosk {
         self.screen = Screen::OutOfService;
         self.problem = Some(problem);
         self.awaiting = None;
+        self.saving = false;
         self.follow_up = None;
         vec![
+            Effect::StopTimer(TimerKind::Saving),
             Effect::StopTimer(TimerKind::Thanks),
             Effect::StopTimer(TimerKind::FollowUp),
             Effect::StopTimer(TimerKind::Idle),

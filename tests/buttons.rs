@@ -268,3 +268,27 @@ fn a_terminal_with_its_database_in_ram_refuses_presses_until_allowed() {
         }
     }
 }
+
+#[test]
+fn presses_queued_behind_slow_commits_are_answered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut card = common::card::Card::mount(dir.path(), &[]);
+    let sim = sim_box(dir.path(), "desk-box");
+    let config = config(&card.mount, &[(sim.path(), FIVE)], 0.0);
+    let _terminal = start(&config);
+    wait_connected(&sim);
+    // Each commit now takes 300 ms; five presses arrive within the first.
+    assert_eq!(card.command("delay 300"), "ok");
+    let presses: Vec<u32> = (1..=5).map(|b| sim.press(b)).collect();
+    let mut answered = vec![];
+    while answered.len() < presses.len() {
+        match sim.next(common::buttons::REPLY_WAIT) {
+            Some(Heard::Ack { seq, .. }) => answered.push(seq),
+            Some(Heard::Nak { seq }) => panic!("press {seq} refused"),
+            Some(_) => {}
+            None => panic!("answered so far: {answered:?}"),
+        }
+    }
+    assert_eq!(answered, presses, "answered in the order pressed");
+    assert_eq!(stored(&config).len(), 5);
+}

@@ -236,6 +236,35 @@ fn a_database_in_ram_shows_out_of_service_with_the_reason() {
 }
 
 #[test]
+fn a_slow_card_shows_saving_while_the_commit_runs_then_thanks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut card = common::card::Card::mount(dir.path(), &[]);
+    let config = ces_kiosk::demo::config(&card.mount).unwrap();
+    let (config, ui) = kiosk_with(config, 800, 480);
+    // Each fsync now takes 2 s, as on a failing SD card.
+    assert_eq!(card.command("delay 2000"), "ok");
+    tap(&ui, 6);
+    advance(Duration::from_millis(400));
+    assert!(
+        !shows(&ui, "Saving…"),
+        "a commit under half a second shows nothing"
+    );
+    advance(Duration::from_millis(200));
+    // The commit is still running on the store thread; the screen goes on drawing.
+    assert!(shows(&ui, "Saving…"));
+    assert!(shows(&ui, QUESTION_EN));
+    assert_eq!(
+        ui.screen(),
+        ces_kiosk::kiosk::Screen::Question,
+        "not confirmed yet"
+    );
+    assert!(ui.wait_for_store(STORE_WAIT), "the slow commit returned");
+    assert!(shows(&ui, "Thank you!"));
+    assert!(!shows(&ui, "Saving…"));
+    assert_eq!(stored(&config).len(), 1);
+}
+
+#[test]
 fn a_button_press_beside_the_touchscreen_asks_why_there_and_the_box_gets_its_ack() {
     use ces_kiosk::buttons::simulate::Heard;
     let dir = tempfile::tempdir().unwrap();

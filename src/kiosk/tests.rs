@@ -300,3 +300,26 @@ fn a_resent_press_is_thanked_without_a_follow_up() {
     k.store_replied(&Reply::Recorded { answer, result });
     assert_eq!(k.screen(), Screen::Thanks);
 }
+
+#[test]
+fn a_commit_slower_than_half_a_second_shows_saving_until_it_returns() {
+    let mut k = kiosk();
+    let fx = k.tap(6, time());
+    assert!(starts(&fx, TimerKind::Saving));
+    assert!(!k.saving(), "not at once: a quick commit shows nothing");
+    // The commit is still running when the timer runs out.
+    assert!(k.timer(TimerKind::Saving).is_empty());
+    assert!(k.saving());
+    assert_eq!(k.screen(), Screen::Question);
+    let after = commit(&mut k, fx);
+    assert!(!k.saving());
+    assert_eq!(k.screen(), Screen::Thanks);
+    assert!(
+        after
+            .iter()
+            .any(|e| matches!(e, Effect::StopTimer(TimerKind::Saving)))
+    );
+    // A timer that runs out after its commit returned changes nothing.
+    k.timer(TimerKind::Saving);
+    assert!(!k.saving());
+}

@@ -352,6 +352,7 @@ impl Inner {
             Screen::OutOfService => generated::Screen::OutOfService,
         });
         adapter.set_problem(kiosk.problem().unwrap_or_default().into());
+        adapter.set_saving(kiosk.saving());
         let language = kiosk.language();
         if kiosk.screen() == Screen::Thanks {
             // Checked at each thank-you: a notice disappears after its last day.
