@@ -296,6 +296,29 @@ fn pruning_deletes_only_answers_synced_before_the_cut_off() {
 }
 
 #[test]
+fn the_sequence_never_repeats_after_the_highest_answers_are_pruned() {
+    use ces_kiosk::wire::{AnswerResult, AnswerStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let mut store = Store::open(&db, &device()).unwrap();
+    let results: Vec<_> = (0..3)
+        .map(|_| AnswerResult {
+            id: store.record(&answer(6)).unwrap().id,
+            status: AnswerStatus::Accepted,
+            reason: None,
+        })
+        .collect();
+    store.apply_results(&results).unwrap();
+    let later = jiff::Timestamp::now().as_millisecond() + 1;
+    assert_eq!(store.prune_synced(later).unwrap(), 3, "every answer pruned");
+    assert!(store.answers().unwrap().is_empty());
+    assert_eq!(store.last_seq().unwrap(), 3);
+    drop(store);
+    let mut store = Store::open(&db, &device()).unwrap();
+    assert_eq!(store.record(&answer(5)).unwrap().seq, 4, "never 1 again");
+}
+
+#[test]
 fn two_connections_opening_a_new_database_at_once_both_get_the_schema() {
     // The store thread and the uploader open the same file at start-up.
     for _ in 0..20 {

@@ -257,9 +257,13 @@ impl Store {
                 });
             }
         }
+        // The next after the highest held (the seq index's last entry), or after the
+        // counter, which pruning raises to the highest it deletes: no gaps, no repeats,
+        // and no page written for it per answer.
         let seq: i64 = tx
             .prepare_cached(
-                "UPDATE counters SET value = value + 1 WHERE name = 'answer_seq' RETURNING value",
+                "SELECT max(coalesce((SELECT max(seq) FROM answers), 0),
+                    coalesce((SELECT value FROM counters WHERE name = 'answer_seq'), 0)) + 1",
             )?
             .query_row([], |r| r.get(0))?;
         tx.prepare_cached(
@@ -380,15 +384,12 @@ impl Store {
 
     /// The last sequence number handed out (0 before the first answer).
     pub fn last_seq(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM counters WHERE name = 'answer_seq'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0))
+        Ok(self.conn.query_row(
+            "SELECT max(coalesce((SELECT max(seq) FROM answers), 0),
+                coalesce((SELECT value FROM counters WHERE name = 'answer_seq'), 0))",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Runs SQLite's own consistency check; "ok" when the file is sound.

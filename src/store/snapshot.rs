@@ -33,23 +33,27 @@ pub struct Snapshot {
 impl Store {
     /// Records how the upload stands (the uploader calls this when it changed).
     pub fn save_sync_record(&mut self, r: &SyncRecord) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO sync_status (id, link, last_success_ms, last_heartbeat_ms,
+        save_record(&self.conn, r)
+    }
+}
+
+/// Writes the one row of how the upload stands, within whatever transaction `conn` is in.
+pub(super) fn save_record(conn: &Connection, r: &SyncRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO sync_status (id, link, last_success_ms, last_heartbeat_ms,
                     last_error, updated_ms)
                  VALUES (1, ?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO UPDATE SET link = ?1, last_success_ms = ?2,
                     last_heartbeat_ms = ?3, last_error = ?4, updated_ms = ?5",
-            )?
-            .execute(params![
-                r.link,
-                r.last_success_ms,
-                r.last_heartbeat_ms,
-                r.last_error,
-                jiff::Timestamp::now().as_millisecond()
-            ])?;
-        Ok(())
-    }
+    )?
+    .execute(params![
+        r.link,
+        r.last_success_ms,
+        r.last_heartbeat_ms,
+        r.last_error,
+        jiff::Timestamp::now().as_millisecond()
+    ])?;
+    Ok(())
 }
 
 impl Snapshot {

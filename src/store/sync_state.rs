@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError, text_column};
+use super::{Store, StoreError, SyncRecord, text_column};
 use crate::wire::{AnswerResult, AnswerStatus, WireAnswer};
 
 /// How the upload stands, for the sync indicator and status.
@@ -63,6 +63,16 @@ impl Store {
     /// Records the collector's results in one transaction: stored answers become synced,
     /// rejected ones dead letters with the reason. Ids the store does not hold are ignored.
     pub fn apply_results(&mut self, results: &[AnswerResult]) -> Result<(), StoreError> {
+        self.apply_results_recording(results, None)
+    }
+
+    /// [`Store::apply_results`], and in the same transaction (one commit, one fsync) how the
+    /// upload stands after it.
+    pub fn apply_results_recording(
+        &mut self,
+        results: &[AnswerResult],
+        record: Option<&SyncRecord>,
+    ) -> Result<(), StoreError> {
         let now = jiff::Timestamp::now().as_millisecond();
         let tx = self
             .conn
@@ -89,17 +99,32 @@ impl Store {
                 }
             }
         }
+        if let Some(record) = record {
+            super::snapshot::save_record(&tx, record)?;
+        }
         tx.commit()?;
         Ok(())
     }
 
     /// Deletes answers the collector confirmed before `synced_before_ms` (Unix ms). Waiting
     /// and rejected answers are never deleted. Returns how many were deleted.
+    /// The sequence counter is raised to the highest number held first, in the same
+    /// transaction, so that a number deleted is never handed out again.
     pub fn prune_synced(&mut self, synced_before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE counters SET value = max(value, coalesce((SELECT max(seq) FROM answers), 0))
+             WHERE name = 'answer_seq'",
+            [],
+        )?;
+        let deleted = tx.execute(
             "DELETE FROM answers WHERE sync_state = 'synced' AND synced_at_ms < ?1",
             [synced_before_ms],
-        )?)
+        )?;
+        tx.commit()?;
+        Ok(deleted)
     }
 
     /// The dead letters by why the collector refused them, most first: (reason, answers).

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Device, Upstream};
-use crate::store::{StoreError, SyncCounts};
+use crate::store::{StoreError, SyncCounts, SyncRecord};
 use crate::sync::batch;
 use crate::sync::local::Local;
 use crate::sync::policy::{Backoff, Disposition, classify};
@@ -258,11 +258,25 @@ impl<T: Transport> Uploader<T> {
         if verdict.is_empty() {
             return Ok(());
         }
+        // How the upload stands after it, written in the same commit as the verdict: one
+        // fsync per upload, not two.
+        let at = jiff::Timestamp::now().as_millisecond();
+        let record = SyncRecord {
+            link: Link::Online.as_str().to_owned(),
+            last_success_ms: Some(at),
+            last_heartbeat_ms: self.status.last_heartbeat_ms,
+            last_error: None,
+        };
+        let saved = record.clone();
         let verdict = self
             .local
-            .call(move |s| s.apply_results(&verdict).map(|()| verdict))
+            .call(move |s| {
+                s.apply_results_recording(&verdict, Some(&saved))
+                    .map(|()| verdict)
+            })
             .await?;
-        self.written(&verdict);
+        self.persisted = Some(record);
+        self.written(&verdict, at);
         Ok(())
     }
 
@@ -343,13 +357,13 @@ impl<T: Transport> Uploader<T> {
     }
 
     /// Counts a verdict the store has written, and shows the progress.
-    fn written(&mut self, verdict: &[AnswerResult]) {
+    fn written(&mut self, verdict: &[AnswerResult], at_ms: i64) {
         let stored = verdict.iter().filter(|r| r.status.is_stored()).count() as u64;
         let rejected = verdict.len() as u64 - stored;
         self.status.uploaded += stored;
         self.status.pending = self.status.pending.saturating_sub(stored + rejected);
         self.status.dead_letters += rejected;
-        self.succeeded();
+        self.succeeded_at(at_ms);
         self.publish();
     }
 
@@ -377,12 +391,16 @@ impl<T: Transport> Uploader<T> {
     }
 
     pub(super) fn succeeded(&mut self) {
+        self.succeeded_at(jiff::Timestamp::now().as_millisecond());
+    }
+
+    fn succeeded_at(&mut self, at_ms: i64) {
         if self.status.link != Link::Online {
             tracing::info!("collector reached; uploading");
         }
         self.status.link = Link::Online;
         self.status.last_error = None;
-        self.status.last_success_ms = Some(jiff::Timestamp::now().as_millisecond());
+        self.status.last_success_ms = Some(at_ms);
         self.attempt = 0;
     }
 
