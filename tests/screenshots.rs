@@ -174,6 +174,19 @@ fn sync_indicator_offline_at_800x480() {
 }
 
 #[test]
+fn saving_on_a_slow_card_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut card = card::Card::mount(dir.path(), &[]);
+    let config = ces_kiosk::demo::config(&card.mount).unwrap();
+    let (_c, ui) = kiosk_with(config, 800, 480);
+    assert_eq!(card.command("delay 3000"), "ok");
+    the(&ui, "Score 6").mock_single_click(slint::platform::PointerEventButton::Left);
+    advance(std::time::Duration::from_millis(600));
+    check(&ui, "saving-800x480");
+    assert!(ui.wait_for_store(STORE_WAIT), "the slow commit returned");
+}
+
+#[test]
 fn staff_pin_pad_at_800x480() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
