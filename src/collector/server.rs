@@ -169,6 +169,8 @@ fn connection_cap(configured: usize) -> usize {
     configured.min(room).max(1)
 }
 
+// `rlim_t` is 32 bits wide on 32-bit ARM, 64 elsewhere.
+#[allow(clippy::useless_conversion)]
 fn open_file_limit() -> std::io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -178,11 +180,12 @@ fn open_file_limit() -> std::io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(limit.rlim_cur)
+    Ok(u64::from(limit.rlim_cur))
 }
 
 /// Raises this process's soft limit of open files to its hard limit, and returns the limit
 /// then in force. Each connection takes one file.
+#[allow(clippy::useless_conversion)]
 pub fn raise_open_file_limit() -> std::io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -200,5 +203,5 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
             }
         }
     }
-    Ok(limit.rlim_cur)
+    Ok(u64::from(limit.rlim_cur))
 }
