@@ -53,27 +53,52 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// Starts chromedriver on a free port: the child and its port, or what it said on its way out.
+fn start_driver() -> Result<(std::process::Child, String), String> {
+    let mut driver = Command::new("chromedriver")
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromedriver runs (Debian package chromium-driver)");
+    let mut lines = BufReader::new(driver.stdout.take().unwrap()).lines();
+    let mut errors = driver.stderr.take().unwrap();
+    let port = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    break rest.trim_end_matches('.').trim().to_owned();
+                }
+            }
+            _ => {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut errors, &mut text);
+                let status = driver.wait();
+                return Err(format!("{status:?}: {}", text.trim()));
+            }
+        }
+    };
+    // Keep reading what it writes so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    std::thread::spawn(move || std::io::copy(&mut errors, &mut std::io::sink()));
+    Ok((driver, port))
+}
+
 impl Browser {
     /// Starts chromedriver on a free port and a fresh headless Chromium through it.
     pub async fn start() -> Browser {
-        let mut driver = Command::new("chromedriver")
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (Debian package chromium-driver)");
-        let mut lines = BufReader::new(driver.stdout.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("chromedriver says which port it took")
-                .unwrap();
-            if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                break rest.trim_end_matches('.').trim().to_owned();
-            }
-        };
-        // Keep reading what it writes so that it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Seen once in a full run on a loaded machine: chromedriver ended before saying its
+        // port. It is started again (at most three times), and what it said is shown if not.
+        let mut said = vec![];
+        let (driver, port) = (1..=3)
+            .find_map(|_| {
+                let started = start_driver();
+                if let Err(e) = &started {
+                    said.push(e.clone());
+                }
+                started.ok()
+            })
+            .unwrap_or_else(|| panic!("chromedriver did not start: {said:?}"));
         let profile = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
