@@ -35,20 +35,24 @@ impl Card {
             .spawn()
             .expect("python3 runs the card");
         let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(
-            ready.trim(),
-            "ready",
-            "the card mounted (python3-fusepy, fuse and /dev/fuse are needed)"
-        );
-        let control = BufReader::new(UnixStream::connect(&control).unwrap());
-        Card {
-            child,
-            mount,
-            backing,
-            control,
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready);
+        let connected = UnixStream::connect(&control);
+        match connected {
+            Ok(control) if ready.trim() == "ready" => Card {
+                child,
+                mount,
+                backing,
+                control: BufReader::new(control),
+            },
+            connected => {
+                // Nothing left mounted or running behind a test that stops here.
+                unmount(&mount, &mut child);
+                panic!(
+                    "the card did not mount (python3-fusepy, fuse and /dev/fuse are needed): \
+                     said {ready:?}, control socket {:?}",
+                    connected.err()
+                );
+            }
         }
     }
 
@@ -80,11 +84,15 @@ impl Card {
 
 impl Drop for Card {
     fn drop(&mut self) {
-        let _ = Command::new("fusermount")
-            .args(["-u", "-z"])
-            .arg(&self.mount)
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        unmount(&self.mount, &mut self.child);
     }
+}
+
+fn unmount(mount: &Path, child: &mut Child) {
+    let _ = Command::new("fusermount")
+        .args(["-u", "-z"])
+        .arg(mount)
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
