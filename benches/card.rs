@@ -153,8 +153,7 @@ fn writes_per_answer(dir: &Path, card: &mut Card, answers: usize) {
     let sender = terminal.sender();
     let running = std::thread::spawn(move || terminal.run());
     buttons::wait_connected(&sim);
-    // The first answer makes the database's pages; counted from the second on.
-    let press_and_sync = |i: usize| {
+    let synced = per_answer(card, answers, |i| {
         let mut status = sync.status();
         let before = status.borrow().uploaded;
         let seq = sim.press(1 + (i % 4) as u8);
@@ -162,21 +161,13 @@ fn writes_per_answer(dir: &Path, card: &mut Card, answers: usize) {
         thread.run(async move {
             status.wait_for(|s| s.uploaded > before).await.unwrap();
         });
-    };
-    press_and_sync(0);
-    let start = card.stats();
-    for i in 1..=answers {
-        press_and_sync(i);
-    }
-    let end = card.stats();
-    let per = |a: u64, b: u64| (b - a) as f64 / answers as f64;
-    let synced_year = per(start.2, end.2) * 1000.0 * 365.0;
+    });
     println!(
         "\none answer recorded and uploaded ({answers} answers, each synced alone): {:.2} fsyncs, \
          {:.1} write calls, {:.1} KB written per answer",
-        per(start.0, end.0),
-        per(start.1, end.1),
-        per(start.2, end.2) / 1000.0
+        synced.0,
+        synced.1,
+        synced.2 / 1000.0
     );
     let _ = sender.send(ces_kiosk::button_terminal::Input::Stop);
     running.join().unwrap();
@@ -190,28 +181,39 @@ fn writes_per_answer(dir: &Path, card: &mut Card, answers: usize) {
     );
     let _terminal = buttons::start(&config);
     buttons::wait_connected(&sim);
-    let press = |i: usize| {
+    let alone = per_answer(card, answers, |i| {
         let seq = sim.press(1 + (i % 4) as u8);
         buttons::verdict(&sim, seq);
-    };
-    press(0);
-    let start = card.stats();
-    for i in 1..=answers {
-        press(i);
-    }
-    let end = card.stats();
+    });
     println!(
         "one answer recorded only ({answers} answers): {:.2} fsyncs, {:.1} write calls, {:.1} KB \
          written per answer",
-        per(start.0, end.0),
-        per(start.1, end.1),
-        per(start.2, end.2) / 1000.0
+        alone.0,
+        alone.1,
+        alone.2 / 1000.0
     );
-    let per_year = per(start.2, end.2) * 1000.0 * 365.0;
+    let year = |bytes: f64| bytes * 1000.0 * 365.0 / 1e9;
     println!(
         "a terminal taking 1,000 answers a day: {:.1} GB a year recorded only, {:.1} GB a year \
          with each answer uploaded alone",
-        per_year / 1e9,
-        synced_year / 1e9
+        year(alone.2),
+        year(synced.2)
     );
+}
+
+/// What the card saw per answer (fsyncs, write calls, bytes) over `answers` answers given
+/// by `answer`; the first answer, which makes the database's pages, is not counted.
+fn per_answer(card: &mut Card, answers: usize, mut answer: impl FnMut(usize)) -> (f64, f64, f64) {
+    answer(0);
+    let start = card.stats();
+    for i in 1..=answers {
+        answer(i);
+    }
+    let end = card.stats();
+    let per = |a: u64, b: u64| (b - a) as f64 / answers as f64;
+    (
+        per(start.0, end.0),
+        per(start.1, end.1),
+        per(start.2, end.2),
+    )
 }

@@ -272,7 +272,7 @@ impl Kiosk {
                 self.saving = false;
                 // A press sent again was stored before; its follow-up, if any, is long gone.
                 let resent = result.as_ref().is_ok_and(|r| r.resent);
-                if answer.follow_up_open && !resent {
+                let mut fx = if answer.follow_up_open && !resent {
                     self.screen = Screen::FollowUp;
                     self.follow_up = Some(answer.id);
                     vec![Effect::StartTimer(
@@ -281,10 +281,9 @@ impl Kiosk {
                     )]
                 } else {
                     self.thank()
-                }
-                .into_iter()
-                .chain([Effect::StopTimer(TimerKind::Saving)])
-                .collect()
+                };
+                fx.push(Effect::StopTimer(TimerKind::Saving));
+                fx
             }
             Reply::FollowUpClosed { id, .. } if self.awaiting == Some(Awaiting::Reason(*id)) => {
                 self.awaiting = None;

@@ -199,12 +199,7 @@ async fn a_collector_killed_after_deciding_delivers_each_notification_once_after
 #[test]
 fn the_command_line_sets_sites_and_rules_and_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("collector.toml");
-    std::fs::write(
-        &cfg,
-        "listen = \"127.0.0.1:0\"\n[storage]\npath = \"collector.db\"\n",
-    )
-    .unwrap();
+    let cfg = common::collector::config_file(dir.path());
     let run = |args: &[&str]| command(&cfg, args);
     let text = printed;
     let set = run(&[

@@ -61,12 +61,7 @@ fn terminate(mut running: Running) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_collector_stops_on_sigterm_with_its_log_pipe_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("collector.toml");
-    std::fs::write(
-        &cfg,
-        "listen = \"127.0.0.1:0\"\n[storage]\npath = \"c.db\"\n",
-    )
-    .unwrap();
+    let cfg = common::collector::config_file(dir.path());
     let mut collector = Command::new(env!("CARGO_BIN_EXE_ces-collector"))
         .arg("-c")
         .arg(&cfg)

@@ -22,6 +22,11 @@ pub use snapshot::{Snapshot, SyncRecord};
 pub use sync_state::SyncCounts;
 pub use writer::{Reply, Request, StoreWriter};
 
+/// The last sequence number handed out: the highest held (the `seq` index's last entry), or
+/// the counter, which pruning raises to the highest it deletes; 0 before the first answer.
+const LAST_SEQ: &str = "SELECT max(coalesce((SELECT max(seq) FROM answers), 0),
+    coalesce((SELECT value FROM counters WHERE name = 'answer_seq'), 0))";
+
 /// An open, durable answer store.
 pub struct Store {
     conn: Connection,
@@ -257,15 +262,10 @@ impl Store {
                 });
             }
         }
-        // The next after the highest held (the seq index's last entry), or after the
-        // counter, which pruning raises to the highest it deletes: no gaps, no repeats,
-        // and no page written for it per answer.
-        let seq: i64 = tx
-            .prepare_cached(
-                "SELECT max(coalesce((SELECT max(seq) FROM answers), 0),
-                    coalesce((SELECT value FROM counters WHERE name = 'answer_seq'), 0)) + 1",
-            )?
-            .query_row([], |r| r.get(0))?;
+        // The next after the last handed out: no gaps, no repeats, and no page written
+        // for it per answer.
+        let last: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
+        let seq = last + 1;
         tx.prepare_cached(
             "INSERT INTO answers (id, seq, boot_id, device_id, site, touchpoint, device_time,
                 device_time_ms, clock_trusted, question_id, question_version, language, scale,
@@ -384,12 +384,7 @@ impl Store {
 
     /// The last sequence number handed out (0 before the first answer).
     pub fn last_seq(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT max(coalesce((SELECT max(seq) FROM answers), 0),
-                coalesce((SELECT value FROM counters WHERE name = 'answer_seq'), 0))",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row(LAST_SEQ, [], |r| r.get(0))?)
     }
 
     /// Runs SQLite's own consistency check; "ok" when the file is sound.

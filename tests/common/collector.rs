@@ -186,6 +186,18 @@ impl Drop for TestCollector {
     }
 }
 
+/// A collector config file in `dir` for the real binary: listening on 127.0.0.1:0, its
+/// database `dir/collector.db`.
+pub fn config_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = dir.join("collector.toml");
+    std::fs::write(
+        &cfg,
+        "listen = \"127.0.0.1:0\"\n[storage]\npath = \"collector.db\"\n",
+    )
+    .unwrap();
+    cfg
+}
+
 /// Runs the real `ces-collector` binary with the config `cfg` and `args`.
 pub fn command(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_ces-collector"))

@@ -104,15 +104,20 @@ fn reportable(text: &str) -> String {
 }
 
 impl<T: Transport> Uploader<T> {
-    /// Records how the upload stands in the terminal database when it changed, for
-    /// `ces-kiosk status` (which runs in another process).
-    pub(super) async fn persist(&mut self) {
-        let record = SyncRecord {
+    /// How the upload stands, as the database keeps it.
+    pub(super) fn record(&self) -> SyncRecord {
+        SyncRecord {
             link: self.status.link.as_str().to_owned(),
             last_success_ms: self.status.last_success_ms,
             last_heartbeat_ms: self.status.last_heartbeat_ms,
             last_error: self.status.last_error.as_deref().map(reportable),
-        };
+        }
+    }
+
+    /// Records how the upload stands in the terminal database when it changed, for
+    /// `ces-kiosk status` (which runs in another process).
+    pub(super) async fn persist(&mut self) {
+        let record = self.record();
         if self.persisted.as_ref() == Some(&record) {
             return;
         }

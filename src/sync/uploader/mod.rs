@@ -258,14 +258,14 @@ impl<T: Transport> Uploader<T> {
         if verdict.is_empty() {
             return Ok(());
         }
-        // How the upload stands after it, written in the same commit as the verdict: one
-        // fsync per upload, not two.
+        // How the upload stands after it (as `succeeded_at` will make it), written in the
+        // same commit as the verdict: one fsync per upload, not two.
         let at = jiff::Timestamp::now().as_millisecond();
         let record = SyncRecord {
             link: Link::Online.as_str().to_owned(),
             last_success_ms: Some(at),
-            last_heartbeat_ms: self.status.last_heartbeat_ms,
             last_error: None,
+            ..self.record()
         };
         let saved = record.clone();
         let verdict = self
