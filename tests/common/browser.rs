@@ -257,6 +257,11 @@ pub async fn page_is_clean(b: &Browser, name: &str) {
             .set_window_size(1280, u32::try_from(height.min(4000)).unwrap() + 100)
             .await
             .unwrap();
+        // From the top, whatever the page was scrolled to (a form's answer with an anchor).
+        b.client
+            .execute("window.scrollTo(0, 0);", vec![])
+            .await
+            .unwrap();
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("docs/screenshots")
             .join(format!("dashboard-{name}.png"));
