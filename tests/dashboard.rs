@@ -398,6 +398,8 @@ async fn the_one_time_link_sets_a_password_and_disabling_ends_the_session() {
     let b = Browser::start().await;
     b.goto(&format!("{}setup?code={code}", c.url)).await;
     page_is_clean(&b, "setup").await;
+    assert_eq!(b.text("#code").await, code, "the link's code is filled in");
+    assert!(b.shows_whole("#code").await, "the whole code is in sight");
     b.fill("#password", "a new password").await;
     b.fill("#repeat", "a new password").await;
     b.click("form.login button").await;

@@ -343,6 +343,7 @@ async fn an_admin_adds_and_removes_alert_rules() {
     b.fill("#rule-name", "desk-floor").await;
     b.fill("#rule-site", "north").await;
     b.fill("#rule-share", "40").await;
+    b.fill("#rule-clear", "1200").await;
     b.click("form.add-rule button").await;
     let rules = b.table("rules").await;
     assert_eq!(rules.len(), 2, "{rules:?}");
@@ -352,7 +353,7 @@ async fn an_admin_adds_and_removes_alert_rules() {
             "desk-floor",
             "north",
             "40 % or more difficult within 15 min (at least 4 answers)",
-            "pending 0 s, clear after 900 s, repeat every 14400 s"
+            "pending 0 s, clear after 1200 s, repeat every 14400 s"
         ]
     );
     page_is_clean(&b, "rules").await;

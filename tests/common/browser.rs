@@ -136,6 +136,15 @@ impl Browser {
             .unwrap()
     }
 
+    /// Whether the element `css` selects shows all its content, with nothing scrolled out
+    /// of sight.
+    pub async fn shows_whole(&self, css: &str) -> bool {
+        let script = "const e = document.querySelector(arguments[0]); \
+                      return e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight;";
+        let fits = self.client.execute(script, vec![json!(css)]).await.unwrap();
+        fits == Value::Bool(true)
+    }
+
     /// The rows of the table with id `id`, each as its cells' texts (the header row first).
     pub async fn table(&self, id: &str) -> Vec<Vec<String>> {
         let script = "const t = document.getElementById(arguments[0]); if (!t) return null; \
