@@ -17,7 +17,7 @@
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
 //! - [`text`]: what free text may hold, and showing stored text safely (terminal, CSV).
 //! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
-//! - [`demo`]: the built-in demo config and the demo's own collector.
+//! - [`demo`]: the built-in demo config, and the demo's collector started beside it.
 //! - [`logging`]: the log set-up both binaries share.
 //! - [`service`]: systemd readiness and the watchdog.
 //! - [`staff`]: the staff PIN: hashed, checked off the UI thread, locked after wrong tries.

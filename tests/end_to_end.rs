@@ -91,41 +91,73 @@ fn a_click_on_the_real_window_stores_the_answer() {
     assert_eq!(rows, [(6, 0)]);
 }
 
+/// `ces-kiosk demo` (the program at `program`) in a window under `x`, with what it prints on
+/// both streams read line by line.
+struct Demo {
+    process: Killed,
+    log: mpsc::Receiver<String>,
+}
+
+impl Demo {
+    fn start(program: &std::path::Path, x: &Xvfb, data: &std::path::Path, path: &str) -> Demo {
+        let mut demo = Command::new(program)
+            .args(["demo", "--data"])
+            .arg(data)
+            .env("DISPLAY", &x.display)
+            .env("SLINT_BACKEND", "winit-software")
+            .env("RUST_LOG", "info")
+            .env("PATH", path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, log) = mpsc::channel();
+        for stream in [
+            Box::new(demo.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(demo.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Demo {
+            process: Killed(demo),
+            log,
+        }
+    }
+
+    /// The first line from now on that holds `needle`.
+    fn wait_for(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .log
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("the demo printed {needle:?}"));
+            if line.contains(needle) {
+                break line;
+            }
+        }
+    }
+}
+
+/// Clicks the easiest answer in the demo's window, sized 800×480.
+fn click_easiest(x: &Xvfb) {
+    let window = ["search", "--sync", "--onlyvisible", "--name", "^ces-kiosk$"];
+    let resize = ["windowsize", "--sync", "%1", "800", "480"];
+    assert!(x.xdotool(&[&window[..], &resize[..]].concat()));
+    assert!(x.xdotool(&["mousemove", "618", "342", "click", "1"]));
+}
+
 #[test]
 fn the_demo_syncs_a_click_to_its_own_collector() {
     let x = Xvfb::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_ces-kiosk"))
-        .args(["demo", "--data"])
-        .arg(dir.path())
-        .env("DISPLAY", &x.display)
-        .env("SLINT_BACKEND", "winit-software")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, log) = mpsc::channel();
-    for stream in [
-        Box::new(demo.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(demo.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let _demo = Killed(demo);
-    let wait_for = |needle: &str| loop {
-        let line = log
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("the demo printed {needle:?}"));
-        if line.contains(needle) {
-            break line;
-        }
-    };
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_ces-kiosk"));
+    let demo = Demo::start(program, &x, dir.path(), "/usr/bin:/bin");
+    let wait_for = |needle: &str| demo.wait_for(needle);
     // It tells how to read the collector: a curl line with the token and the URL.
     let curl = wait_for("/v1/export");
     let token = curl
@@ -139,10 +171,7 @@ fn the_demo_syncs_a_click_to_its_own_collector() {
     let export = curl.split_whitespace().last().unwrap().to_owned();
     let dashboard = wait_for("The dashboard:");
 
-    let window = ["search", "--sync", "--onlyvisible", "--name", "^ces-kiosk$"];
-    let resize = ["windowsize", "--sync", "%1", "800", "480"];
-    assert!(x.xdotool(&[&window[..], &resize[..]].concat()));
-    assert!(x.xdotool(&["mousemove", "618", "342", "click", "1"]));
+    click_easiest(&x);
     wait_for("answer stored");
     let stored = wait_for("batch stored");
     assert!(stored.contains("accepted=1"), "{stored}");
@@ -186,4 +215,82 @@ fn the_demo_syncs_a_click_to_its_own_collector() {
             .unwrap()
     });
     assert!(page.contains("demo-store / returns-desk"), "{page}");
+}
+
+/// The process ids whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            // After the command's name in parentheses: the state, then the parent's id.
+            let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+            after.split(' ').nth(1) == Some(pid.to_string().as_str())
+        })
+        .collect()
+}
+
+/// Whether the process `pid` ends within `within`, awaited on its pidfd (readable once it
+/// has ended).
+fn ends_within(pid: u32, within: Duration) -> bool {
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return true; // already gone
+    }
+    let mut poll = libc::pollfd {
+        fd: fd as libc::c_int,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ready = unsafe { libc::poll(&mut poll, 1, within.as_millis() as libc::c_int) };
+    unsafe { libc::close(fd as libc::c_int) };
+    ready == 1
+}
+
+#[test]
+fn the_demo_collector_stops_when_the_terminal_is_killed() {
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_ces-kiosk"));
+    let mut demo = Demo::start(program, &x, dir.path(), "/usr/bin:/bin");
+    demo.wait_for("The dashboard:");
+    let kiosk = demo.process.0.id();
+    let children = children_of(kiosk);
+    assert_eq!(children.len(), 1, "one collector process: {children:?}");
+    let collector = children[0];
+    let command = std::fs::read_to_string(format!("/proc/{collector}/cmdline")).unwrap();
+    assert!(command.contains("ces-collector\0demo\0"), "{command:?}");
+
+    demo.process.0.kill().unwrap();
+    demo.process.0.wait().unwrap();
+    assert!(
+        ends_within(collector, Duration::from_secs(20)),
+        "the demo's collector outlived its terminal"
+    );
+}
+
+#[test]
+fn the_demo_without_a_collector_keeps_its_answers_and_says_so() {
+    let x = Xvfb::start();
+    // The terminal's program alone in a folder (a hard link: the same file), with a PATH
+    // where no ces-collector is.
+    let folder = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let program = folder.path().join("ces-kiosk");
+    std::fs::hard_link(env!("CARGO_BIN_EXE_ces-kiosk"), &program).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let demo = Demo::start(&program, &x, data.path(), empty.path().to_str().unwrap());
+    let said = demo.wait_for("No ces-collector");
+    assert!(
+        said.contains("keeps its answers on this terminal"),
+        "{said}"
+    );
+    click_easiest(&x);
+    demo.wait_for("answer stored");
+    let db = rusqlite::Connection::open(data.path().join("answers.db")).unwrap();
+    let stored: i64 = db
+        .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 1);
 }

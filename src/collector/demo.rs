@@ -1,5 +1,6 @@
-//! The built-in demo: a complete config for trying the terminal without writing one, and a
-//! collector of its own on loopback that the demo terminal syncs to.
+//! The demo's own collector (`ces-collector demo`): on 127.0.0.1, with its database and
+//! secrets in the demo's data folder, the demo terminal enrolled in it and a dashboard
+//! account to log in with. The terminal side is [`crate::demo`].
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::OpenOptionsExt;
@@ -12,39 +13,29 @@ use tokio_util::sync::CancellationToken;
 use crate::collector::dashboard::access;
 use crate::collector::storage::{NewDevice, NewUser, Role, SqliteStorage, Storage, StorageError};
 use crate::collector::{Collector, Settings};
-use crate::config::{Config, ConfigError, Device, Upstream};
 use crate::credential::{self, Credential, Kind};
+use crate::demo::{DASHBOARD_USER, Ready};
 
-/// The demo config, also shipped as `deploy/examples/demo.toml`.
-pub const DEMO_TOML: &str = include_str!("../deploy/examples/demo.toml");
-
-/// The demo config with its database inside `data_dir`.
-pub fn config(data_dir: &Path) -> Result<Config, ConfigError> {
-    Config::parse(DEMO_TOML, Path::new("<built-in demo config>"), data_dir)
+/// The demo terminal, as its config names it.
+#[derive(Clone, Debug)]
+pub struct DemoDevice {
+    pub id: String,
+    pub site: String,
+    pub touchpoint: String,
 }
-
-/// The demo's own collector, running on loopback.
-pub struct DemoCollector {
-    /// Where the demo terminal syncs to, with its credential.
-    pub upstream: Upstream,
-    pub address: SocketAddr,
-    /// A token for reading the demo's export and report.
-    pub admin_token: Credential,
-    /// The dashboard's login: the name `demo` and this password.
-    pub dashboard_password: String,
-}
-
-/// The demo's dashboard account.
-pub const DASHBOARD_USER: &str = "demo";
 
 /// Starts a collector on 127.0.0.1 with its database in `data_dir` (`collector.db`), and
 /// enrols `device` in it. The credentials are kept in `data_dir` (mode 600), so the demo
-/// keeps its data across runs. Returns the collector and the future that serves it.
-pub async fn collector(
+/// keeps its data across runs. Returns what the terminal is to be told, and the future that
+/// serves until `shutdown`.
+pub async fn start(
     data_dir: &Path,
-    device: &Device,
+    device: &DemoDevice,
     shutdown: CancellationToken,
-) -> anyhow::Result<(DemoCollector, impl Future<Output = ()> + Send + use<>)> {
+) -> anyhow::Result<(
+    Ready,
+    impl Future<Output = anyhow::Result<()>> + Send + use<>,
+)> {
     let storage = Arc::new(SqliteStorage::open(&data_dir.join("collector.db"))?);
     let now = jiff::Timestamp::now().as_millisecond();
 
@@ -83,24 +74,17 @@ pub async fn collector(
     let collector = Collector::bind(settings, storage)
         .await
         .context("cannot start the demo collector on 127.0.0.1")?;
-    let address = collector.local_addr();
-    let url = reqwest::Url::parse(&format!("http://{address}/")).expect("a loopback URL parses");
-    let mut upstream = Upstream::new(url, credential);
-    upstream.upload_delay = std::time::Duration::from_secs(1);
-    let serve = async move {
-        if let Err(e) = collector.run_until_stopped(shutdown).await {
-            tracing::error!("the demo collector failed: {e}");
-        }
+    let ready = Ready {
+        url: format!("http://{}/", collector.local_addr()),
+        device_credential: credential.expose().to_owned(),
+        admin_token: admin_token.expose().to_owned(),
+        dashboard_password,
     };
-    Ok((
-        DemoCollector {
-            upstream,
-            address,
-            admin_token,
-            dashboard_password,
-        },
-        serve,
-    ))
+    let serve = async move {
+        collector.run_until_stopped(shutdown).await?;
+        Ok(())
+    };
+    Ok((ready, serve))
 }
 
 /// The demo dashboard's admin account `demo`, with its password kept in `data_dir`
@@ -161,19 +145,5 @@ fn secret(path: &Path, kind: Kind) -> anyhow::Result<Credential> {
             Ok(c)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_demo_config_is_valid() {
-        let c = super::config(std::path::Path::new("demo-data")).expect("demo config validates");
-        assert_eq!(c.storage.path, std::path::Path::new("demo-data/answers.db"));
-        assert!(
-            !c.survey.follow_up.is_empty(),
-            "the demo shows the follow-up question"
-        );
-        assert!(c.upstream.is_none(), "the demo syncs to its own collector");
     }
 }

@@ -12,7 +12,8 @@
 //! - `dashboard`: the web pages central teams log in to (overview, places, fleet).
 //! - `alert`: alert rules, the alerts they raise and their notifications (outbox, webhooks).
 //!   `action`: what was changed at places and its effect. `notice`: "you said, we did".
-//! - `error`: how routes fail (status, JSON body, `Retry-After`).
+//! - `error`: how routes fail (status, JSON body, `Retry-After`). `demo`: the demo terminal's
+//!   own collector (`ces-collector demo`).
 //!
 //! [`Collector::bind`] → [`Collector::local_addr`] → [`Collector::run_until_stopped`].
 
@@ -21,6 +22,7 @@ pub mod alert;
 pub mod auth;
 pub mod client;
 pub mod dashboard;
+pub mod demo;
 pub mod enrol;
 pub mod error;
 pub mod export;

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ces_kiosk::collector::demo::DemoDevice;
 use ces_kiosk::collector::export::{Encoder, Format};
 use ces_kiosk::collector::read::ReadQuery;
 use ces_kiosk::collector::report::By;
@@ -86,6 +87,20 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// The demo terminal's own collector, started by `ces-kiosk demo`: serves on 127.0.0.1
+    /// with its data in a folder, prints one JSON line saying where once it listens, and stops
+    /// at the end of its standard input.
+    #[command(hide = true)]
+    Demo {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        touchpoint: String,
+    },
     /// Recount the stored answers and compare them with the rollups every report reads: exit
     /// 0 when they match, 1 with the differences when they do not.
     Verify,
@@ -139,6 +154,26 @@ pub(crate) struct Usage(pub(crate) String);
 fn main() -> ExitCode {
     ces_kiosk::logging::init();
     let cli = Cli::parse();
+    if let Command::Demo {
+        data,
+        device,
+        site,
+        touchpoint,
+    } = cli.command
+    {
+        let device = DemoDevice {
+            id: device,
+            site,
+            touchpoint,
+        };
+        return match demo(&data, device) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load(&cli.config) {
         Ok(s) => s,
         Err(e) => {
@@ -178,7 +213,9 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let storage = Arc::new(SqliteStorage::open(&settings.database)?);
     match command {
-        Command::CheckConfig => unreachable!("handled before the database is opened"),
+        Command::CheckConfig | Command::Demo { .. } => {
+            unreachable!("handled before the config is read")
+        }
         Command::Serve => serve(settings, storage).await?,
         Command::Device(command) => {
             let flag = i64::try_from(settings.skew_flag.as_millis()).unwrap_or(i64::MAX);
@@ -227,6 +264,42 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Serves the demo's collector until its standard input ends (the terminal stopped or died),
+/// SIGTERM or Ctrl-C.
+fn demo(data: &std::path::Path, device: DemoDevice) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let (ready, serve) = ces_kiosk::collector::demo::start(data, &device, shutdown.clone())
+            .await
+            .context("cannot start the demo collector")?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", serde_json::to_string(&ready)?)?;
+        out.flush()?;
+        let stop = shutdown.clone();
+        std::thread::spawn(move || {
+            // Whatever comes in is ignored; the end of it, or a failed read, means stop.
+            let mut input = std::io::stdin().lock();
+            while matches!(std::io::Read::read(&mut input, &mut [0; 64]), Ok(1..)) {}
+            stop.cancel();
+        });
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            stop.cancel();
+        });
+        serve.await
+    })
 }
 
 async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {

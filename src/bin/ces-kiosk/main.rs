@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ces_kiosk::button_terminal::ButtonTerminal;
 use ces_kiosk::config::{Config, Display};
+use ces_kiosk::demo::DemoCollector;
 use ces_kiosk::display::{Panel, PngPanel, framebuffer::Framebuffer};
 use ces_kiosk::sync::SyncThread;
 use ces_kiosk::ui::KioskUi;
@@ -159,28 +160,18 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
         db = %config.storage.path.display(),
         "starting terminal"
     );
-    let background = match (&config.upstream, &demo) {
-        (None, None) => None,
-        _ => Some(SyncThread::start().context("cannot start the sync thread")?),
-    };
-    if let (Some(data), Some(thread)) = (&demo, &background) {
-        let (data, device, stop) = (data.clone(), config.device.clone(), thread.shutdown());
-        let (collector, serve) = thread
-            .run(async move { ces_kiosk::demo::collector(&data, &device, stop).await })
-            .context("cannot start the demo collector")?;
-        thread.spawn(serve);
-        let url = format!("http://{}", collector.address);
-        let token = collector.admin_token.expose();
-        println!("The demo terminal syncs to its own collector at {url}. Read what it holds:");
-        println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/report");
-        println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/export");
-        println!(
-            "The dashboard: {url}/ (log in as {} with the password {})",
-            ces_kiosk::demo::DASHBOARD_USER,
-            collector.dashboard_password
-        );
-        config.upstream = Some(collector.upstream);
+    // Dropped last: the demo's collector stops once the terminal has stopped.
+    let mut demo_collector = None;
+    if let Some(data) = &demo {
+        demo_collector = start_demo_collector(data, &config);
+        if let Some(c) = &demo_collector {
+            config.upstream = Some(c.upstream.clone());
+        }
     }
+    let background = match &config.upstream {
+        None => None,
+        Some(_) => Some(SyncThread::start().context("cannot start the sync thread")?),
+    };
     let sync = match (&config.upstream, &background) {
         (Some(up), Some(thread)) => {
             Some(ces_kiosk::sync::start(thread, &config, up).context("cannot start the uploader")?)
@@ -212,8 +203,45 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
     // are told the terminal is out of service.
     drop(ui);
     drop(background);
+    drop(demo_collector);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the demo's collector and says how to read it, or says why the demo runs without one
+/// (it still takes answers, and keeps them on the terminal).
+fn start_demo_collector(data: &std::path::Path, config: &Config) -> Option<DemoCollector> {
+    let program = ces_kiosk::demo::COLLECTOR_PROGRAM;
+    let collector = match DemoCollector::start(data, &config.device) {
+        Ok(Some(collector)) => collector,
+        Ok(None) => {
+            println!(
+                "No {program} beside this program or on the PATH: the demo keeps its answers \
+                 on this terminal. Build both programs (cargo build --release) or install the \
+                 {program} package to see them synced and on the dashboard."
+            );
+            return None;
+        }
+        Err(e) => {
+            println!(
+                "The demo's {program} did not start ({e:#}): the demo keeps its answers on this \
+                 terminal."
+            );
+            return None;
+        }
+    };
+    let ready = &collector.ready;
+    let url = ready.url.trim_end_matches('/');
+    let token = &ready.admin_token;
+    println!("The demo terminal syncs to its own collector at {url}. Read what it holds:");
+    println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/report");
+    println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/export");
+    println!(
+        "The dashboard: {url}/ (log in as {} with the password {})",
+        ces_kiosk::demo::DASHBOARD_USER,
+        ready.dashboard_password
+    );
+    Some(collector)
 }
 
 /// A terminal without a touch screen: button boxes, and a small display or none.
