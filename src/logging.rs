@@ -5,22 +5,30 @@
 
 use std::io::IsTerminal;
 
-/// Sets up logging once, at the start of `main`. Under systemd (`JOURNAL_STREAM` set) the
-/// journal stamps each line itself, so the lines carry no time of their own.
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+/// What is logged when `RUST_LOG` says nothing (or nothing valid).
+const DEFAULT_FILTER: &str = "info,rusqlite_migration=warn";
+
+/// Sets up logging once, at the start of `main`. `RUST_LOG` takes a level (`debug`) and
+/// levels per module (`info,ces_kiosk::sync=debug`). Under systemd (`JOURNAL_STREAM` set)
+/// the journal stamps each line itself, so the lines carry no time of their own.
 pub fn init() {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rusqlite_migration=warn".into()),
-        )
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|given| given.parse::<Targets>().ok())
+        .unwrap_or_else(|| DEFAULT_FILTER.parse().expect("the default filter parses"));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(|| Forgiving(std::io::stderr()))
         // Its own report of a failed write would go to standard error too, and panic there.
         .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry().with(filter);
     if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.without_time().init();
+        registry.with(layer.without_time()).init();
     } else {
-        builder.init();
+        registry.with(layer).init();
     }
 }
 

@@ -34,7 +34,7 @@ impl std::io::Write for LogWriter {
 
 fn capture_logs() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("debug")
+        .with_max_level(tracing::Level::DEBUG)
         .with_writer(|| LogWriter)
         .try_init();
 }
