@@ -9,6 +9,7 @@ pub mod collector;
 pub mod dataset;
 pub mod fault_proxy;
 pub mod fleet;
+pub mod postgres;
 pub mod requests;
 pub mod smtp;
 pub mod terminal;

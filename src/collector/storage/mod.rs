@@ -1,9 +1,11 @@
 //! Where the collector keeps devices, admin tokens and answers: the [`Storage`] trait that
-//! every route uses, and its embedded SQLite implementation. A PostgreSQL implementation
-//! plugs in behind the same trait without touching the routes.
+//! every route uses, and its embedded SQLite implementation. The PostgreSQL backend for
+//! large fleets (`postgres`) is being built behind the same trait: so far its connection
+//! pool and its schema with the migrator.
 
 pub mod alerts;
 pub mod people;
+pub mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;

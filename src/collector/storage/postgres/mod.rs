@@ -1,0 +1,154 @@
+//! The PostgreSQL storage for large fleets, shared by several collectors: a pool of
+//! connections (TLS possible, with the system's CA certificates and an optional private CA),
+//! and the schema's migrations (`schema`), applied once however many collectors start at once.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+
+use crate::collector::storage::StorageError;
+
+/// Where the database is and how to reach it.
+#[derive(Clone)]
+pub struct PgSettings {
+    /// A libpq-style URL, like `postgres://ces@db.example.org/ces?sslmode=require`; a
+    /// password in it is refused (it belongs in `password_file`).
+    pub url: String,
+    /// A file holding the password (its first line).
+    pub password_file: Option<PathBuf>,
+    /// A PEM file of CA certificates trusted for the database's TLS certificate, beside
+    /// the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Connections in the pool.
+    pub pool_size: usize,
+}
+
+impl std::fmt::Debug for PgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgSettings")
+            .field("url", &self.url)
+            .field("password_file", &self.password_file)
+            .field("ca_file", &self.ca_file)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+impl PgSettings {
+    /// The connection settings the URL and files give, checked.
+    pub fn config(&self) -> Result<tokio_postgres::Config, String> {
+        let mut config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| format!("the PostgreSQL URL is not valid: {e}"))?;
+        if config.get_password().is_some() {
+            return Err(
+                "the PostgreSQL URL holds a password: put it in password_file instead".into(),
+            );
+        }
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
+            let password = text.lines().next().unwrap_or_default();
+            if password.is_empty() {
+                return Err(format!("the password file {} is empty", path.display()));
+            }
+            config.password(password);
+        }
+        if config.get_dbname().is_none() {
+            return Err("the PostgreSQL URL names no database (…/DATABASE)".into());
+        }
+        Ok(config)
+    }
+}
+
+/// A pool of connections to the database `settings` name; connections are made when first
+/// needed, so this fails only on bad settings.
+pub fn pool(settings: &PgSettings) -> Result<Pool, StorageError> {
+    let config = settings.config().map_err(StorageError::Failed)?;
+    let tls = tls(settings.ca_file.as_deref()).map_err(StorageError::Failed)?;
+    let manager = Manager::from_config(
+        config,
+        tls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(settings.pool_size)
+        .build()
+        .map_err(|e| StorageError::Failed(format!("cannot make the connection pool: {e}")))
+}
+
+/// TLS to the database with rustls and ring: the system's CA certificates and those of
+/// `ca_file`. Used when the URL's `sslmode` asks for it (`prefer`, tokio-postgres's default,
+/// uses it when the server offers it; `require` insists).
+fn tls(ca_file: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A certificate the system has but rustls cannot use is left out, as browsers do.
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca_file {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect())
+            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "the CA file {} holds no certificate",
+                path.display()
+            ));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| format!("the CA file {}: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// What a PostgreSQL error means for a caller: a lost connection, an overloaded server or a
+/// serialisation conflict is worth retrying; a unique violation is a conflict.
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> StorageError {
+    let text = describe(&e);
+    match e.code() {
+        Some(code) if *code == SqlState::UNIQUE_VIOLATION => StorageError::Conflict(text),
+        Some(code)
+            if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::TOO_MANY_CONNECTIONS
+                || *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+                || *code == SqlState::DISK_FULL =>
+        {
+            StorageError::Unavailable(text)
+        }
+        Some(_) => StorageError::Failed(text),
+        None if e.is_closed() => StorageError::Unavailable(text),
+        // No SQL state: the connection or the TLS under it failed.
+        None => StorageError::Unavailable(text),
+    }
+}
+
+/// A PostgreSQL error with the server's message and detail, not only "db error".
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => e.to_string(),
+    }
+}
