@@ -95,10 +95,9 @@ impl DemoCollector {
             }
         };
         if line.is_empty() {
-            bail!(
-                "{} ended before it was ready (its error is above)",
-                program.display()
-            );
+            let status = process.child.wait();
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            bail!("{} ended before it was ready ({status})", program.display());
         }
         let ready: Ready = serde_json::from_str(&line)
             .with_context(|| format!("{} printed {:?}", program.display(), line.trim()))?;

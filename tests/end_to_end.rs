@@ -294,3 +294,30 @@ fn the_demo_without_a_collector_keeps_its_answers_and_says_so() {
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+#[test]
+fn the_demo_says_why_its_collector_did_not_start_and_keeps_its_answers() {
+    let x = Xvfb::start();
+    // Beside the terminal's program, a ces-collector that fails at once.
+    let folder = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let program = folder.path().join("ces-kiosk");
+    std::fs::hard_link(env!("CARGO_BIN_EXE_ces-kiosk"), &program).unwrap();
+    let collector = folder.path().join("ces-collector");
+    std::fs::write(&collector, "#!/bin/sh\necho 'error: no room' >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(
+        &collector,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let demo = Demo::start(&program, &x, data.path(), "/usr/bin:/bin");
+    demo.wait_for("error: no room");
+    let said = demo.wait_for("did not start");
+    assert!(said.contains("exit status: 3"), "{said}");
+    assert!(
+        said.contains("keeps its answers on this terminal"),
+        "{said}"
+    );
+    click_easiest(&x);
+    demo.wait_for("answer stored");
+}
