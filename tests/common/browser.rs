@@ -136,6 +136,15 @@ impl Browser {
             .unwrap()
     }
 
+    /// The current page's path and query, like `/login?next=%2Ffleet`.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
     /// Whether the element `css` selects shows all its content, with nothing scrolled out
     /// of sight.
     pub async fn shows_whole(&self, css: &str) -> bool {
