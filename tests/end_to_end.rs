@@ -270,14 +270,20 @@ fn the_demo_collector_stops_when_the_terminal_is_killed() {
     );
 }
 
-#[test]
-fn the_demo_without_a_collector_keeps_its_answers_and_says_so() {
-    let x = Xvfb::start();
-    // The terminal's program alone in a folder (a hard link: the same file), with a PATH
-    // where no ces-collector is.
+/// The terminal's program in a folder of its own (a hard link: the same file), so that no
+/// ces-collector is beside it: the folder, and the program's path in it.
+fn kiosk_alone() -> (tempfile::TempDir, std::path::PathBuf) {
     let folder = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let program = folder.path().join("ces-kiosk");
     std::fs::hard_link(env!("CARGO_BIN_EXE_ces-kiosk"), &program).unwrap();
+    (folder, program)
+}
+
+#[test]
+fn the_demo_without_a_collector_keeps_its_answers_and_says_so() {
+    let x = Xvfb::start();
+    // Nothing beside it, and a PATH where no ces-collector is.
+    let (_folder, program) = kiosk_alone();
     let empty = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let demo = Demo::start(&program, &x, data.path(), empty.path().to_str().unwrap());
@@ -299,9 +305,7 @@ fn the_demo_without_a_collector_keeps_its_answers_and_says_so() {
 fn the_demo_says_why_its_collector_did_not_start_and_keeps_its_answers() {
     let x = Xvfb::start();
     // Beside the terminal's program, a ces-collector that fails at once.
-    let folder = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let program = folder.path().join("ces-kiosk");
-    std::fs::hard_link(env!("CARGO_BIN_EXE_ces-kiosk"), &program).unwrap();
+    let (folder, program) = kiosk_alone();
     let collector = folder.path().join("ces-collector");
     std::fs::write(&collector, "#!/bin/sh\necho 'error: no room' >&2\nexit 3\n").unwrap();
     std::fs::set_permissions(
