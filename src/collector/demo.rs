@@ -13,16 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::collector::dashboard::access;
 use crate::collector::storage::{NewDevice, NewUser, Role, SqliteStorage, Storage, StorageError};
 use crate::collector::{Collector, Settings};
+use crate::config::Device;
 use crate::credential::{self, Credential, Kind};
 use crate::demo::{DASHBOARD_USER, Ready};
-
-/// The demo terminal, as its config names it.
-#[derive(Clone, Debug)]
-pub struct DemoDevice {
-    pub id: String,
-    pub site: String,
-    pub touchpoint: String,
-}
 
 /// Starts a collector on 127.0.0.1 with its database in `data_dir` (`collector.db`), and
 /// enrols `device` in it. The credentials are kept in `data_dir` (mode 600), so the demo
@@ -30,7 +23,7 @@ pub struct DemoDevice {
 /// serves until `shutdown`.
 pub async fn start(
     data_dir: &Path,
-    device: &DemoDevice,
+    device: &Device,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(
     Ready,

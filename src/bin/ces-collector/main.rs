@@ -15,12 +15,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ces_kiosk::collector::demo::DemoDevice;
 use ces_kiosk::collector::export::{Encoder, Format};
 use ces_kiosk::collector::read::ReadQuery;
 use ces_kiosk::collector::report::By;
 use ces_kiosk::collector::storage::{Grouping, SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Settings, report};
+use ces_kiosk::config::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
@@ -161,7 +161,7 @@ fn main() -> ExitCode {
         touchpoint,
     } = cli.command
     {
-        let device = DemoDevice {
+        let device = Device {
             id: device,
             site,
             touchpoint,
@@ -268,7 +268,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
 
 /// Serves the demo's collector until its standard input ends (the terminal stopped or died),
 /// SIGTERM or Ctrl-C.
-fn demo(data: &std::path::Path, device: DemoDevice) -> anyhow::Result<()> {
+fn demo(data: &std::path::Path, device: Device) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
@@ -285,19 +285,7 @@ fn demo(data: &std::path::Path, device: DemoDevice) -> anyhow::Result<()> {
             while matches!(std::io::Read::read(&mut input, &mut [0; 64]), Ok(1..)) {}
             stop.cancel();
         });
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            else {
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            stop.cancel();
-        });
+        stop_on_signal(shutdown);
         serve.await
     })
 }
@@ -312,7 +300,15 @@ async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Resul
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
+    stop_on_signal(shutdown.clone());
+    ces_kiosk::service::ready();
+    collector.run_until_stopped(shutdown).await?;
+    Ok(())
+}
+
+/// Cancels `shutdown` at the first SIGTERM or Ctrl-C, after telling systemd the service is
+/// stopping.
+fn stop_on_signal(shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM can be watched");
@@ -322,11 +318,8 @@ async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Resul
         }
         tracing::info!("stopping: finishing the requests in flight");
         ces_kiosk::service::stopping();
-        stop.cancel();
+        shutdown.cancel();
     });
-    ces_kiosk::service::ready();
-    collector.run_until_stopped(shutdown).await?;
-    Ok(())
 }
 
 /// A difference between the rollups and the answers (exit code 1).

@@ -161,12 +161,11 @@ fn run(mut config: Config, fullscreen: bool, demo: Option<PathBuf>) -> anyhow::R
         "starting terminal"
     );
     // Dropped last: the demo's collector stops once the terminal has stopped.
-    let mut demo_collector = None;
-    if let Some(data) = &demo {
-        demo_collector = start_demo_collector(data, &config);
-        if let Some(c) = &demo_collector {
-            config.upstream = Some(c.upstream.clone());
-        }
+    let demo_collector = demo
+        .as_deref()
+        .and_then(|data| start_demo_collector(data, &config));
+    if let Some(c) = &demo_collector {
+        config.upstream = Some(c.upstream.clone());
     }
     let background = match &config.upstream {
         None => None,

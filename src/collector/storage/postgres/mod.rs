@@ -12,8 +12,9 @@ use tokio_postgres::error::SqlState;
 
 use crate::collector::storage::StorageError;
 
-/// Where the database is and how to reach it.
-#[derive(Clone)]
+/// Where the database is and how to reach it. It holds no secret: the password stays in its
+/// file until a connection is made.
+#[derive(Clone, Debug)]
 pub struct PgSettings {
     /// A libpq-style URL, like `postgres://ces@db.example.org/ces?sslmode=require`; a
     /// password in it is refused (it belongs in `password_file`).
@@ -25,17 +26,6 @@ pub struct PgSettings {
     pub ca_file: Option<PathBuf>,
     /// Connections in the pool.
     pub pool_size: usize,
-}
-
-impl std::fmt::Debug for PgSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgSettings")
-            .field("url", &self.url)
-            .field("password_file", &self.password_file)
-            .field("ca_file", &self.ca_file)
-            .field("pool_size", &self.pool_size)
-            .finish()
-    }
 }
 
 impl PgSettings {
@@ -136,8 +126,7 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StorageError {
             StorageError::Unavailable(text)
         }
         Some(_) => StorageError::Failed(text),
-        None if e.is_closed() => StorageError::Unavailable(text),
-        // No SQL state: the connection or the TLS under it failed.
+        // No SQL state: the connection, or the TLS under it, failed or closed.
         None => StorageError::Unavailable(text),
     }
 }
