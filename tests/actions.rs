@@ -7,7 +7,6 @@ mod common;
 
 use ces_kiosk::collector::action::Action;
 use ces_kiosk::collector::action::effect::{self, Verdict};
-use ces_kiosk::collector::storage::Storage;
 use common::collector::{TestCollector, command, printed};
 use common::dataset::{at, scored, send};
 

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::collector::{command, printed};
+use common::collector::{command, printed, sql_number, sql_texts, storage_section, test_database};
 use common::requests::now_answer;
 use common::webhook::Receiver;
 use serde_json::json;
@@ -70,13 +70,15 @@ async fn a_collector_killed_after_deciding_delivers_each_notification_once_after
         .port();
     std::fs::write(dir.path().join("ops.secret"), "secret-of-endpoint-a\n").unwrap();
     let cfg = dir.path().join("collector.toml");
+    let database = test_database(dir.path());
     std::fs::write(
         &cfg,
         format!(
-            "listen = \"127.0.0.1:0\"\n[storage]\npath = \"collector.db\"\n\
+            "listen = \"127.0.0.1:0\"\n{}\
              [alerts]\nevaluate_every_seconds = 1\n\
              [[alerts.webhook]]\nname = \"ops\"\nurl = \"http://127.0.0.1:{port}/hook\"\n\
-             secret_file = \"ops.secret\"\n"
+             secret_file = \"ops.secret\"\n",
+            storage_section(&database)
         ),
     )
     .unwrap();
@@ -150,16 +152,18 @@ async fn a_collector_killed_after_deciding_delivers_each_notification_once_after
     second.wait().unwrap();
     assert_eq!(receiver.hits().len(), 1);
     assert!(hit.signed && hit.event == "firing");
-    let db = rusqlite::Connection::open(dir.path().join("collector.db")).unwrap();
-    let (id, sent, alerts): (String, Option<i64>, i64) = db
-        .query_row(
-            "SELECT id, sent_at_ms, (SELECT count(*) FROM alerts) FROM outbox",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!(hit.delivery, id, "the delivery id decided before the kill");
-    assert!(sent.is_some());
+    let ids = sql_texts(&database, "SELECT id FROM outbox");
+    let sent = sql_number(
+        &database,
+        "SELECT count(*) FROM outbox WHERE sent_at_ms IS NOT NULL",
+    );
+    let alerts = sql_number(&database, "SELECT count(*) FROM alerts");
+    assert_eq!(
+        ids,
+        std::slice::from_ref(&hit.delivery),
+        "the delivery id decided before the kill"
+    );
+    assert_eq!(sent, 1);
     assert_eq!(
         alerts, 1,
         "the restarted collector did not decide the alert again"
@@ -332,5 +336,6 @@ fn the_command_line_sets_sites_and_rules_and_names_what_is_wrong() {
         .status
         .success()
     );
-    assert!(text(&run(&["alert", "list", "--json"])).trim() == "[]");
+    let listed = text(&run(&["alert", "list", "--json"]));
+    assert!(listed.trim() == "[]", "{listed}");
 }

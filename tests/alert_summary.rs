@@ -9,7 +9,6 @@ use std::time::Duration;
 use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours};
 use ces_kiosk::collector::alert::settings::AlertSettings;
 use ces_kiosk::collector::alert::summary::Every;
-use ces_kiosk::collector::storage::Storage;
 use common::collector::TestCollector;
 use common::dataset::send;
 use common::requests::answer;
@@ -83,13 +82,6 @@ async fn a_site_gets_its_daily_summary_once_after_closing() {
         })
         .unwrap();
     assert!(!again, "a second summary of the same day is refused");
-    let db = rusqlite::Connection::open(&c.db).unwrap();
-    let summaries: i64 = db
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE event = 'summary'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let summaries = c.sql_number("SELECT count(*) FROM outbox WHERE event = 'summary'");
     assert_eq!(summaries, 1);
 }

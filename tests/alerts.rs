@@ -11,7 +11,7 @@ use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours};
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
 use ces_kiosk::collector::alert::settings::{AlertSettings, Email, Format, Hidden, Webhook};
 use ces_kiosk::collector::alert::summary::Every;
-use ces_kiosk::collector::storage::{AlertFilter, Storage};
+use ces_kiosk::collector::storage::AlertFilter;
 use ces_kiosk::credential::Credential;
 use common::collector::TestCollector;
 use common::dataset::send;
@@ -238,26 +238,17 @@ async fn a_burst_of_difficult_answers_fires_one_alert_one_email_and_one_signed_w
         1,
         "{subjects:?}"
     );
-    let db = rusqlite::Connection::open(&c.db).unwrap();
-    let late_repeats: i64 = db
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE event = 'repeat' AND alert_id = ?1
-                AND created_at_ms >= ?2",
-            rusqlite::params![id, acked_at],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let late_repeats = c.sql_number(&format!(
+        "SELECT count(*) FROM outbox WHERE event = 'repeat' AND alert_id = {id}
+            AND created_at_ms >= {acked_at}"
+    ));
     assert_eq!(
         late_repeats, 0,
         "no repeat decided after the acknowledgement"
     );
-    let resolved_at: i64 = db
-        .query_row(
-            "SELECT resolved_at_ms FROM alerts WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let resolved_at = c.sql_number(&format!(
+        "SELECT resolved_at_ms FROM alerts WHERE id = {id}"
+    ));
     assert!(
         resolved_at - acked_at >= 2000,
         "the alert stayed open over two repeat intervals after its acknowledgement"

@@ -9,16 +9,44 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use ces_kiosk::collector::database::Database;
+use common::collector::{sql_texts, storage_section, test_database};
+
 const BIN: &str = env!("CARGO_BIN_EXE_ces-collector");
 
+/// A config whose SQLite file lies in a folder that does not exist yet (`data/`), or a new
+/// PostgreSQL database.
 fn config(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("collector.toml");
-    std::fs::write(
-        &path,
-        "listen = \"127.0.0.1:0\"\n[storage]\npath = \"data/collector.db\"\n",
-    )
-    .unwrap();
+    let storage = match test_database(dir) {
+        Database::Sqlite(_) => "[storage]\npath = \"data/collector.db\"\n".to_owned(),
+        postgres => storage_section(&postgres),
+    };
+    std::fs::write(&path, format!("listen = \"127.0.0.1:0\"\n{storage}")).unwrap();
     path
+}
+
+/// Everything the database holds, as text: its files, or every row of PostgreSQL's tables.
+fn stored_text(dir: &Path, cfg: &Path) -> String {
+    match ces_kiosk::collector::settings::Settings::load(cfg)
+        .unwrap()
+        .database
+    {
+        Database::Sqlite(_) => std::fs::read_dir(dir.join("data"))
+            .unwrap()
+            .map(|file| {
+                String::from_utf8_lossy(&std::fs::read(file.unwrap().path()).unwrap()).into_owned()
+            })
+            .collect(),
+        postgres => sql_texts(
+            &postgres,
+            "SELECT string_agg(format('%s', t), ' ') FROM (
+                SELECT d::text AS t FROM devices d UNION ALL SELECT a::text FROM admin_tokens a
+                UNION ALL SELECT c::text FROM enrolment_codes c
+                UNION ALL SELECT x::text FROM answers x) rows",
+        )
+        .concat(),
+    }
 }
 
 fn cli(config: &Path, args: &[&str]) -> Output {
@@ -235,9 +263,7 @@ fn a_device_added_on_the_command_line_uploads_to_serve_and_shows_in_report_and_e
 
     // The secrets are nowhere but with their owners.
     assert!(!log_text.contains(&credential[5..]) && !log_text.contains(&token[5..]));
-    for file in std::fs::read_dir(dir.path().join("data")).unwrap() {
-        let bytes = std::fs::read(file.unwrap().path()).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains(&credential[5..]) && !text.contains(&token[5..]));
-    }
+    let stored = stored_text(dir.path(), &cfg);
+    assert!(stored.contains("hotel-rotterdam"), "the database was read");
+    assert!(!stored.contains(&credential[5..]) && !stored.contains(&token[5..]));
 }

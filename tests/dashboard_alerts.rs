@@ -15,7 +15,7 @@ mod common;
 
 use ces_kiosk::collector::action::effect;
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
-use ces_kiosk::collector::storage::{ActionFilter, Role, Storage};
+use ces_kiosk::collector::storage::{ActionFilter, Role};
 use common::browser::{Browser, page_is_clean};
 use common::collector::TestCollector;
 use common::dataset::send;

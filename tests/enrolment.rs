@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use ces_kiosk::collector::storage::Storage;
 use ces_kiosk::config::Config;
 use ces_kiosk::credential::EnrolmentCode;
 use ces_kiosk::sync::SyncThread;
 use common::collector::TestCollector;
+use common::collector::storage_section;
 use common::fleet::{
     SURVEY, add_code, enroll, enrolled_front_desk, heartbeat, set_config, terminal_file,
 };
@@ -27,8 +27,8 @@ const COLLECTOR: &str = env!("CARGO_BIN_EXE_ces-collector");
 fn collector_cli_config(dir: &Path, collector: &TestCollector) -> PathBuf {
     let path = dir.join("collector.toml");
     let text = format!(
-        "listen = \"127.0.0.1:0\"\n[storage]\npath = \"{}\"\n",
-        collector.db.display()
+        "listen = \"127.0.0.1:0\"\n{}",
+        storage_section(&collector.database)
     );
     std::fs::write(&path, text).unwrap();
     path

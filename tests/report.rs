@@ -491,7 +491,7 @@ async fn whole_months_and_the_days_around_them_count_as_the_days_do() {
 #[tokio::test]
 async fn weekday_and_hour_over_whole_months_count_as_the_days_do() {
     use ces_kiosk::collector::storage::{
-        AnswerFilter, CountQuery, GroupCounts, Grouping, Storage, TimeSplit,
+        AnswerFilter, CountQuery, GroupCounts, Grouping, TimeSplit,
     };
     use std::collections::BTreeMap;
     let (c, _admin) = data_set().await;
@@ -544,7 +544,7 @@ async fn weekday_and_hour_over_whole_months_count_as_the_days_do() {
 /// "waiting" on the 23rd and 25th, "staff" on the 25th, "signage" on the 29th).
 #[tokio::test]
 async fn reasons_over_whole_months_and_the_days_around_them() {
-    use ces_kiosk::collector::storage::{AnswerFilter, Storage};
+    use ces_kiosk::collector::storage::AnswerFilter;
     let (c, _admin) = data_set().await;
     let reasons = |from: &str, to: &str, site: &str, touchpoint: Option<&str>| {
         let storage = c.storage.clone();

@@ -14,7 +14,7 @@ use ces_kiosk::collector::storage::{
     SqliteStorage, Storage, TimeSplit, sqlite_migrations,
 };
 use ces_kiosk::wire::WireAnswer;
-use common::collector::TestCollector;
+use common::collector::{TestCollector, storage_section};
 use common::requests::{answer, batch, upload};
 use serde_json::{Value, json};
 
@@ -37,7 +37,7 @@ impl Expected {
     }
 
     /// What the report of `storage` says, in the same shape.
-    async fn of(storage: &SqliteStorage) -> Expected {
+    async fn of(storage: &dyn Storage) -> Expected {
         let mut e = Expected::default();
         let query = CountQuery {
             filter: AnswerFilter::default(),
@@ -238,7 +238,7 @@ async fn rollups_equal_a_recount_whatever_the_uploads() {
     assert_eq!(verification.differences, [], "rollups equal a recount");
     assert_eq!(verification.answers as usize, ids.len());
     let storage = c.storage.clone();
-    let reported = c.on(async move { Expected::of(&storage).await });
+    let reported = c.on(async move { Expected::of(storage.as_ref()).await });
     assert_eq!(reported, expected, "the report reads the rollups");
     println!(
         "{} answers in {} rollup rows; {duplicates} duplicates, {rejected} rejected, {refused} \
@@ -313,10 +313,7 @@ async fn verify_finds_a_count_that_is_off() {
     let config = dir.path().join("collector.toml");
     std::fs::write(
         &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\n[storage]\npath = \"{}\"\n",
-            c.db.display()
-        ),
+        format!("listen = \"127.0.0.1:0\"\n{}", storage_section(&c.database)),
     )
     .unwrap();
     let verify = || {
@@ -335,15 +332,12 @@ async fn verify_finds_a_count_that_is_off() {
         "{said}"
     );
 
-    rusqlite::Connection::open(&c.db)
-        .unwrap()
-        .execute_batch(
-            "UPDATE answer_counts SET n = n + 1 WHERE score = 2;
-             UPDATE day_counts SET n2 = n2 + 1;
-             UPDATE month_counts SET n2 = n2 + 1;
-             UPDATE hour_counts SET n2 = n2 + 1 WHERE local_hour = 10;",
-        )
-        .unwrap();
+    c.sql_execute(
+        "UPDATE answer_counts SET n = n + 1 WHERE score = 2;
+         UPDATE day_counts SET n2 = n2 + 1;
+         UPDATE month_counts SET n2 = n2 + 1;
+         UPDATE hour_counts SET n2 = n2 + 1 WHERE local_hour = 10;",
+    );
     let off = verify();
     assert_eq!(off.status.code(), Some(1), "{off:?}");
     let said = String::from_utf8_lossy(&off.stdout);

@@ -1,7 +1,8 @@
 //! The central service `ces-collector`: receives answers from enrolled terminals, stores each
 //! once, and gives central teams exports, the CES report and the fleet's health.
 //!
-//! - `settings`: the config file. `storage`: the [`Storage`] trait and its SQLite backend.
+//! - `settings`: the config file; `database` its `[storage]` section (SQLite or PostgreSQL).
+//!   `storage`: the [`Storage`] trait, its SQLite backend and its PostgreSQL backend.
 //! - `server`: the HTTP server (connection cap, timeouts, head size). `client`: the client's
 //!   address (`X-Forwarded-For` from trusted proxies only).
 //! - `auth`: device credentials and admin tokens on requests. `limit`: rate limits per
@@ -22,6 +23,7 @@ pub mod alert;
 pub mod auth;
 pub mod client;
 pub mod dashboard;
+pub mod database;
 pub mod demo;
 pub mod enrol;
 pub mod error;

@@ -3,13 +3,14 @@
 //! errors name the file and the key.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::collector::alert::settings::{AlertSettings, RawAlerts};
 use crate::collector::client::TrustedProxies;
+use crate::collector::database::{Database, RawStorage};
 
 /// A checked collector config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Proxies whose `X-Forwarded-For` names the client (for per-address limits).
     pub trusted_proxies: TrustedProxies,
-    pub database: PathBuf,
+    pub database: Database,
     pub limits: Limits,
     /// A device clock further off than this is flagged in the fleet view.
     pub skew_flag: Duration,
@@ -87,12 +88,13 @@ impl Default for Limits {
 }
 
 impl Settings {
-    /// Defaults with the database at `database`, listening on `listen`.
-    pub fn new(listen: SocketAddr, database: PathBuf) -> Settings {
+    /// Defaults with the database at `database` (a path: an SQLite file), listening on
+    /// `listen`.
+    pub fn new(listen: SocketAddr, database: impl Into<Database>) -> Settings {
         Settings {
             listen,
             trusted_proxies: TrustedProxies::default(),
-            database,
+            database: database.into(),
             limits: Limits::default(),
             skew_flag: Duration::from_secs(120),
             dashboard: Dashboard::default(),
@@ -117,11 +119,8 @@ impl Settings {
                 format!("{:?} is not an address:port ({e})", raw.listen),
             )
         })?;
-        if raw.storage.path.trim().is_empty() {
-            return Err(err("storage.path", "must not be empty".into()));
-        }
         let base = origin.parent().unwrap_or(Path::new("."));
-        let mut s = Settings::new(listen, base.join(&raw.storage.path));
+        let mut s = Settings::new(listen, raw.storage.check(base, &err)?);
         s.trusted_proxies =
             TrustedProxies::parse(&raw.trusted_proxies).map_err(|e| err("trusted_proxies", e))?;
         let l = raw.limits;
@@ -276,12 +275,6 @@ struct RawDashboard {
     silent_after_minutes: Option<u64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStorage {
-    path: String,
-}
-
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
@@ -311,7 +304,10 @@ mod tests {
     #[test]
     fn the_example_config_is_valid() {
         let s = Settings::parse(EXAMPLE, Path::new("/etc/ces-collector/collector.toml")).unwrap();
-        assert_eq!(s.database, Path::new("/var/lib/ces-collector/collector.db"));
+        assert_eq!(
+            s.database,
+            Database::Sqlite("/var/lib/ces-collector/collector.db".into())
+        );
         assert_eq!(s.limits, Limits::default());
         assert!(s.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
         assert!(s.trusted_proxies.contains("::1".parse().unwrap()));

@@ -1,12 +1,15 @@
-//! The real collector for tests: `ces-collector`'s routes on 127.0.0.1:0 with an SQLite file,
-//! running on a runtime of its own (so a test's paused or blocked runtime never stalls it).
+//! The real collector for tests: `ces-collector`'s routes on 127.0.0.1:0, running on a
+//! runtime of its own (so a test's paused or blocked runtime never stalls it). Its storage
+//! is an SQLite file, or, with `CES_TEST_STORAGE=postgres`, a database of its own on the
+//! tests' PostgreSQL server: the same tests run on both backends.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use ces_kiosk::collector::dashboard::access;
-use ces_kiosk::collector::storage::{NewDevice, NewUser, Role, SqliteStorage, Storage};
+use ces_kiosk::collector::database::Database;
+use ces_kiosk::collector::storage::postgres::PgSettings;
+use ces_kiosk::collector::storage::{NewDevice, NewUser, Role, Storage};
 use ces_kiosk::collector::{Collector, Limits, Settings};
 use ces_kiosk::credential::{Credential, Kind};
 use tokio_util::sync::CancellationToken;
@@ -15,8 +18,9 @@ pub struct TestCollector {
     pub address: SocketAddr,
     /// The base URL, ending in `/`.
     pub url: String,
-    pub db: PathBuf,
-    pub storage: Arc<SqliteStorage>,
+    /// Where its data is: an SQLite file or a PostgreSQL database.
+    pub database: Database,
+    pub storage: Arc<dyn Storage>,
     runtime: Option<tokio::runtime::Runtime>,
     shutdown: CancellationToken,
     served: Option<std::sync::mpsc::Receiver<()>>,
@@ -36,14 +40,17 @@ impl TestCollector {
     /// A collector with its settings changed by `change` (limits, trusted proxies).
     pub fn with_settings(change: impl FnOnce(&mut Settings)) -> TestCollector {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("collector.db");
+        let database = test_database(dir.path());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let storage = Arc::new(SqliteStorage::open(&db).expect("the collector database opens"));
-        let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db.clone());
+        let opening = database.clone();
+        let storage = outside(&runtime, async move { opening.open().await })
+            .expect("the collector database opens");
+        let mut settings =
+            Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database.clone());
         settings.limits.device_requests_per_second = 100_000;
         settings.limits.device_burst = 100_000;
         change(&mut settings);
@@ -60,7 +67,7 @@ impl TestCollector {
         TestCollector {
             address,
             url: format!("http://{address}/"),
-            db,
+            database,
             storage,
             runtime: Some(runtime),
             shutdown,
@@ -73,11 +80,44 @@ impl TestCollector {
     pub fn config_path(&self) -> std::path::PathBuf {
         let path = self._dir.path().join("collector.toml");
         let text = format!(
-            "listen = \"127.0.0.1:0\"\n[storage]\npath = {:?}\n",
-            self.db.to_str().unwrap()
+            "listen = \"127.0.0.1:0\"\n{}",
+            storage_section(&self.database)
         );
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// The SQLite file, for tests of what only SQLite has (its file on disk, its WAL).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.database {
+            Database::Sqlite(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+
+    /// The first column of the first row of `sql` as a number: SQL that both backends take
+    /// (counts, sums), for tests that look into the database itself.
+    pub fn sql_number(&self, sql: &str) -> i64 {
+        sql_number(&self.database, sql)
+    }
+
+    /// The first column of every row of `sql`, as text.
+    pub fn sql_texts(&self, sql: &str) -> Vec<String> {
+        sql_texts(&self.database, sql)
+    }
+
+    /// Runs statements that both backends take (changing the database behind the
+    /// collector's back).
+    pub fn sql_execute(&self, sql: &str) {
+        match &self.database {
+            Database::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Database::Postgres(pg) => {
+                pg_rows(pg, sql);
+            }
+        }
     }
 
     /// Runs `f` on the collector's runtime and waits for it (callable from any thread).
@@ -144,22 +184,17 @@ impl TestCollector {
 
     /// Every stored answer id of `device`, as the database holds them (with repeats, if any).
     pub fn answer_ids(&self, device: &str) -> Vec<String> {
-        let conn = rusqlite::Connection::open(&self.db).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT id FROM answers WHERE device_id = ?1 ORDER BY id")
-            .unwrap();
-        stmt.query_map([device], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        assert!(!device.contains('\''), "a plain device id");
+        let mut ids = self.sql_texts(&format!(
+            "SELECT id FROM answers WHERE device_id = '{device}'"
+        ));
+        ids.sort();
+        ids
     }
 
     /// How many answers the database holds in all.
     pub fn answer_count(&self) -> i64 {
-        rusqlite::Connection::open(&self.db)
-            .unwrap()
-            .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
-            .unwrap()
+        self.sql_number("SELECT count(*) FROM answers")
     }
 
     /// Asks it to stop; `stopped` then waits until it has.
@@ -186,16 +221,106 @@ impl Drop for TestCollector {
     }
 }
 
+/// Whether the tests run on PostgreSQL (`CES_TEST_STORAGE=postgres`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    match std::env::var("CES_TEST_STORAGE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("CES_TEST_STORAGE={other:?}: sqlite or postgres"),
+    }
+}
+
+/// A new database for one collector of a test: `dir/collector.db`, or a new database on the
+/// tests' PostgreSQL server.
+pub fn test_database(dir: &std::path::Path) -> Database {
+    if on_postgres() {
+        Database::Postgres(PgSettings {
+            url: super::postgres::database(),
+            password_file: None,
+            ca_file: None,
+            pool_size: 8,
+        })
+    } else {
+        Database::Sqlite(dir.join("collector.db"))
+    }
+}
+
+/// The `[storage]` section naming `database`.
+pub fn storage_section(database: &Database) -> String {
+    match database {
+        Database::Sqlite(path) => format!("[storage]\npath = {:?}\n", path.to_str().unwrap()),
+        Database::Postgres(pg) => format!("[storage]\nkind = \"postgres\"\nurl = {:?}\n", pg.url),
+    }
+}
+
 /// A collector config file in `dir` for the real binary: listening on 127.0.0.1:0, its
-/// database `dir/collector.db`.
+/// database `dir/collector.db` (or a new PostgreSQL database).
 pub fn config_file(dir: &std::path::Path) -> std::path::PathBuf {
     let cfg = dir.join("collector.toml");
-    std::fs::write(
-        &cfg,
-        "listen = \"127.0.0.1:0\"\n[storage]\npath = \"collector.db\"\n",
-    )
-    .unwrap();
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\n{}",
+        storage_section(&test_database(dir))
+    );
+    std::fs::write(&cfg, text).unwrap();
     cfg
+}
+
+/// The first column of the first row of `sql` as a number.
+pub fn sql_number(database: &Database, sql: &str) -> i64 {
+    match database {
+        Database::Sqlite(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap(),
+        Database::Postgres(pg) => {
+            let row = pg_rows(pg, &format!("SELECT ({sql})::bigint")).remove(0);
+            row.get::<_, Option<i64>>(0).unwrap_or(0)
+        }
+    }
+}
+
+/// The first column of every row of `sql`, as text.
+pub fn sql_texts(database: &Database, sql: &str) -> Vec<String> {
+    match database {
+        Database::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let mut stmt = conn.prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        }
+        Database::Postgres(pg) => pg_rows(pg, &format!("SELECT x::text FROM ({sql}) AS q(x)"))
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    }
+}
+
+/// The rows of `sql` on a PostgreSQL database, from a connection of their own.
+fn pg_rows(pg: &PgSettings, sql: &str) -> Vec<tokio_postgres::Row> {
+    let config = pg.config().unwrap();
+    let sql = sql.to_owned();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                if sql.trim_start().starts_with("SELECT") {
+                    client.query(&sql, &[]).await.unwrap()
+                } else {
+                    client.batch_execute(&sql).await.unwrap();
+                    Vec::new()
+                }
+            })
+        })
+        .join()
+        .unwrap()
+    })
 }
 
 /// Runs the real `ces-collector` binary with the config `cfg` and `args`.

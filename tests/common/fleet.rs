@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ces_kiosk::collector::storage::{ConfigTarget, NewEnrolmentCode, Storage};
+use ces_kiosk::collector::storage::{ConfigTarget, NewEnrolmentCode};
 use ces_kiosk::credential::EnrolmentCode;
 use ces_kiosk::sync::{SyncHandle, SyncThread};
 use std::time::Duration;

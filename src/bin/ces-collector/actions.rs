@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ces_kiosk::collector::action::Action;
 use ces_kiosk::collector::action::effect::{self, Effect, Verdict, Window};
-use ces_kiosk::collector::storage::{ActionFilter, SqliteStorage, Storage};
+use ces_kiosk::collector::storage::{ActionFilter, Storage};
 use clap::Subcommand;
 
 use crate::{Shown, Usage, print_safely};
@@ -58,7 +58,7 @@ fn today() -> jiff::civil::Date {
 
 pub async fn action(
     command: ActionCommand,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     min_answers: u64,
 ) -> anyhow::Result<()> {
     match command {

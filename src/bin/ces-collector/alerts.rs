@@ -8,7 +8,7 @@ use ces_kiosk::collector::alert::hours::{OpeningHours, SiteHours, time_zone};
 use ces_kiosk::collector::alert::message;
 use ces_kiosk::collector::alert::rule::{Given, Kind, Rule};
 use ces_kiosk::collector::alert::summary::Every;
-use ces_kiosk::collector::storage::{AlertFilter, SqliteStorage, Storage};
+use ces_kiosk::collector::storage::{AlertFilter, Storage};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::fleet::check_name;
@@ -108,7 +108,7 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-pub async fn site(command: SiteCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+pub async fn site(command: SiteCommand, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     match command {
         SiteCommand::Set {
             name,
@@ -153,7 +153,7 @@ pub async fn site(command: SiteCommand, storage: Arc<SqliteStorage>) -> anyhow::
     Ok(())
 }
 
-pub async fn rule(command: RuleCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+pub async fn rule(command: RuleCommand, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     match command {
         RuleCommand::Add(a) => {
             let rule = a.rule()?;
@@ -225,7 +225,7 @@ impl RuleArgs {
     }
 }
 
-pub async fn alert(command: AlertCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+pub async fn alert(command: AlertCommand, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     match command {
         AlertCommand::List { open, json } => {
             let alerts = storage

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ces_kiosk::collector::storage::{
-    ConfigTarget, NewDevice, NewEnrolmentCode, SqliteStorage, Storage,
-};
+use ces_kiosk::collector::storage::{ConfigTarget, NewDevice, NewEnrolmentCode, Storage};
 use ces_kiosk::config::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig};
 use ces_kiosk::credential::{Credential, EnrolmentCode, Kind};
 use clap::{Args, Subcommand};
@@ -104,7 +102,7 @@ fn now_ms() -> i64 {
 
 pub async fn device(
     command: DeviceCommand,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     skew_flag_ms: i64,
 ) -> anyhow::Result<()> {
     match command {
@@ -150,10 +148,12 @@ pub async fn device(
                 println!("{}", secret.expose());
             } else {
                 eprintln!("device {id} added for site {site}, touchpoint {touchpoint}.");
-                enrol_code(&storage, &id, validity).await?;
+                enrol_code(storage.as_ref(), &id, validity).await?;
             }
         }
-        DeviceCommand::EnrolCode { id, validity } => enrol_code(&storage, &id, validity).await?,
+        DeviceCommand::EnrolCode { id, validity } => {
+            enrol_code(storage.as_ref(), &id, validity).await?
+        }
         DeviceCommand::Revoke { id } => {
             storage
                 .revoke_device(&id, now_ms())
@@ -177,7 +177,7 @@ pub async fn device(
 }
 
 /// Makes, stores and prints an enrolment code for device `id`.
-async fn enrol_code(storage: &SqliteStorage, id: &str, validity: Validity) -> anyhow::Result<()> {
+async fn enrol_code(storage: &dyn Storage, id: &str, validity: Validity) -> anyhow::Result<()> {
     let code = EnrolmentCode::generate();
     let now = now_ms();
     let expires = now + i64::from(validity.valid_hours) * 3_600_000;
@@ -206,7 +206,7 @@ async fn enrol_code(storage: &SqliteStorage, id: &str, validity: Validity) -> an
     Ok(())
 }
 
-pub async fn token(command: TokenCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+pub async fn token(command: TokenCommand, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     match command {
         TokenCommand::Add { name } => {
             check_name("--name", &name)?;
@@ -229,7 +229,7 @@ pub async fn token(command: TokenCommand, storage: Arc<SqliteStorage>) -> anyhow
     Ok(())
 }
 
-pub async fn config(command: ConfigCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+pub async fn config(command: ConfigCommand, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Set { target, file } => {
             let text = std::fs::read_to_string(&file)

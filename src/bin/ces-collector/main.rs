@@ -18,7 +18,7 @@ use anyhow::Context;
 use ces_kiosk::collector::export::{Encoder, Format};
 use ces_kiosk::collector::read::ReadQuery;
 use ces_kiosk::collector::report::By;
-use ces_kiosk::collector::storage::{Grouping, SqliteStorage, Storage};
+use ces_kiosk::collector::storage::{Grouping, Storage};
 use ces_kiosk::collector::{Collector, Settings, report};
 use ces_kiosk::config::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -185,8 +185,7 @@ fn main() -> ExitCode {
         println!("{}: ok", cli.config.display());
         println!(
             "listens on {}, database {}",
-            settings.listen,
-            settings.database.display()
+            settings.listen, settings.database
         );
         return ExitCode::SUCCESS;
     }
@@ -211,7 +210,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
-    let storage = Arc::new(SqliteStorage::open(&settings.database)?);
+    let storage = settings.database.open().await?;
     match command {
         Command::CheckConfig | Command::Demo { .. } => {
             unreachable!("handled before the config is read")
@@ -290,7 +289,7 @@ fn demo(data: &std::path::Path, device: Device) -> anyhow::Result<()> {
     })
 }
 
-async fn serve(settings: Settings, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+async fn serve(settings: Settings, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     let listen = settings.listen;
     match ces_kiosk::collector::server::raise_open_file_limit() {
         Ok(files) => tracing::debug!(files, "open-file limit"),
@@ -327,7 +326,7 @@ fn stop_on_signal(shutdown: CancellationToken) {
 #[error("{0}")]
 struct Mismatch(String);
 
-async fn verify(storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+async fn verify(storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     let v = storage.verify_counts().await?;
     if v.differences.is_empty() {
         println!(
@@ -386,7 +385,7 @@ pub(crate) fn print_safely(text: &str, kind: Shown) {
 }
 
 async fn export(
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     format: Format,
     filter: FilterArgs,
     output: Option<PathBuf>,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ces_kiosk::collector::notice::NoticeError;
-use ces_kiosk::collector::storage::{ConfigTarget, SqliteStorage};
+use ces_kiosk::collector::storage::{ConfigTarget, Storage};
 use ces_kiosk::survey::Notice;
 use clap::Subcommand;
 
@@ -38,7 +38,7 @@ pub enum NoticeCommand {
     },
 }
 
-pub async fn notice(command: NoticeCommand, storage: Arc<SqliteStorage>) -> anyhow::Result<()> {
+pub async fn notice(command: NoticeCommand, storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     let (site, touchpoint, notice) = match command {
         NoticeCommand::Set {
             site,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ces_kiosk::collector::Settings;
 use ces_kiosk::collector::dashboard::access::{SETUP_MS, random_token};
-use ces_kiosk::collector::storage::{NewUser, Role, SqliteStorage, Storage};
+use ces_kiosk::collector::storage::{NewUser, Role, Storage};
 use ces_kiosk::credential;
 use ces_kiosk::text::for_terminal;
 use clap::Subcommand;
@@ -61,7 +61,7 @@ fn print_setup(settings: &Settings, name: &str, code: &str) {
 
 pub async fn user(
     command: UserCommand,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     settings: &Settings,
 ) -> anyhow::Result<()> {
     match command {

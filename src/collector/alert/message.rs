@@ -18,6 +18,17 @@ struct Body<'a> {
     alert: &'a AlertView,
 }
 
+/// The body of a message that is no alert's (a summary), as JSON.
+pub fn plain_body(delivery: &str, event: &str, title: &str, text: &str) -> String {
+    serde_json::json!({
+        "delivery": delivery,
+        "event": event,
+        "title": title,
+        "text": text,
+    })
+    .to_string()
+}
+
 /// The JSON body of a notification of `event` about `alert`.
 pub fn body(delivery: &str, event: Event, alert: &AlertView) -> String {
     serde_json::to_string(&Body {

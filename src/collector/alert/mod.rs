@@ -7,6 +7,7 @@
 //! - `webhook`: bodies for plain receivers, Slack and Teams, and the HMAC signature.
 //! - `email`: one plain-text message per notification, over SMTP with STARTTLS.
 //! - `sender`: the evaluation task and one delivery task per channel.
+//! - `watch`: what a round sees, read once by the storage: where each rule's condition holds.
 
 pub mod decide;
 pub mod email;
@@ -16,4 +17,5 @@ pub mod rule;
 pub mod sender;
 pub mod settings;
 pub mod summary;
+pub mod watch;
 pub mod webhook;

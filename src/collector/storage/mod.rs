@@ -4,8 +4,10 @@
 //! pool and its schema with the migrator.
 
 pub mod alerts;
+pub mod filter;
 pub mod people;
 pub mod postgres;
+pub mod rollup;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -17,9 +19,15 @@ use crate::collector::alert::rule::Rule;
 use crate::survey::{Direction, Scale};
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, Heartbeat, SurveyConfig, WireAnswer};
 pub use alerts::{ActionFilter, AlertFilter, AlertView, Attempt, Delivery, Due};
+pub use filter::AnswerFilter;
 pub use people::{Failure, LoginAccount, NewSession, NewUser, Role, SessionUser, Setup, User};
 
 pub use sqlite::{SqliteStorage, migrations as sqlite_migrations};
+
+/// How long before its arrival an answer still counts for alerts (in the live counts); no
+/// rule window is longer. An older one (a terminal catching up after an outage) is counted
+/// in the reports only.
+pub const LIVE_HORIZON_MS: i64 = 24 * 3_600_000;
 
 /// A device as its credential identifies it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,20 +87,6 @@ pub struct HeartbeatRecord {
     pub received_at_ms: i64,
     pub clock_skew_ms: i64,
     pub beat: Heartbeat,
-}
-
-/// Which answers an export or report covers; `None` means any.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AnswerFilter {
-    /// First local date included (YYYY-MM-DD).
-    pub from: Option<String>,
-    /// Last local date included (YYYY-MM-DD).
-    pub to: Option<String>,
-    pub site: Option<String>,
-    pub touchpoint: Option<String>,
-    pub device: Option<String>,
-    /// Only answers of these sites: the sites a viewer may see. `None` for every site.
-    pub sites: Option<Vec<String>>,
 }
 
 /// Which places a report's groups are: each a site, a touchpoint (within its site), a

@@ -1,143 +1,330 @@
-//! The PostgreSQL storage for large fleets, shared by several collectors: a pool of
-//! connections (TLS possible, with the system's CA certificates and an optional private CA),
-//! and the schema's migrations (`schema`), applied once however many collectors start at once.
+//! The PostgreSQL storage for large fleets, shared by several collectors. Every write that
+//! two collectors could race on is decided by the database: a batch's answers go in with one
+//! statement that says which were new and counts them in the rollups (`answers`); an
+//! enrolment code is locked while it is used (`fleet`); an alert round holds an advisory
+//! lock (`alerts`); each channel's deliveries are sent by one collector at a time
+//! (`outbox`). The connection pool and errors are in `connection`, the migrations in
+//! `schema`.
 
+mod actions;
+mod alerts;
+mod answers;
+mod connection;
+mod fleet;
+mod outbox;
+mod people;
+mod report;
 pub mod schema;
+mod verify;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::error::SqlState;
+use async_trait::async_trait;
+use deadpool_postgres::{Pool, PoolError};
+use tokio::sync::mpsc;
 
-use crate::collector::storage::StorageError;
+use super::people::{Failure, LoginAccount, NewSession, NewUser, SessionUser, Setup, User};
+use super::{
+    ActionFilter, AlertFilter, AlertView, AnswerFilter, Attempt, ConfigTarget, CountQuery,
+    DeviceIdentity, Due, Enrolment, GroupCounts, HeartbeatRecord, IncomingBatch, NewDevice,
+    NewEnrolmentCode, ReasonCount, Storage, StorageError, Verification,
+};
+use crate::collector::action::Action;
+use crate::collector::alert::hours::SiteHours;
+use crate::collector::alert::rule::Rule;
+use crate::wire::{AnswerResult, DeviceStatus, ExportRow, SurveyConfig};
 
-/// Where the database is and how to reach it. It holds no secret: the password stays in its
-/// file until a connection is made.
-#[derive(Clone, Debug)]
-pub struct PgSettings {
-    /// A libpq-style URL, like `postgres://ces@db.example.org/ces?sslmode=require`; a
-    /// password in it is refused (it belongs in `password_file`).
-    pub url: String,
-    /// A file holding the password (its first line).
-    pub password_file: Option<PathBuf>,
-    /// A PEM file of CA certificates trusted for the database's TLS certificate, beside
-    /// the system's.
-    pub ca_file: Option<PathBuf>,
-    /// Connections in the pool.
-    pub pool_size: usize,
+pub use connection::{PgSettings, pool};
+pub(crate) use connection::{describe, pg_error};
+
+/// Runs `$work` (an expression using the transaction `$tx`) in one transaction of a pooled
+/// connection, and commits it.
+macro_rules! transaction {
+    ($storage:expr, $tx:ident => $work:expr) => {{
+        let mut client = $storage.client().await?;
+        let $tx = client.transaction().await.map_err(pg_error)?;
+        let result = $work.await?;
+        $tx.commit().await.map_err(pg_error)?;
+        Ok(result)
+    }};
 }
 
-impl PgSettings {
-    /// The connection settings the URL and files give, checked.
-    pub fn config(&self) -> Result<tokio_postgres::Config, String> {
-        let mut config: tokio_postgres::Config = self
-            .url
-            .parse()
-            .map_err(|e| format!("the PostgreSQL URL is not valid: {e}"))?;
-        if config.get_password().is_some() {
-            return Err(
-                "the PostgreSQL URL holds a password: put it in password_file instead".into(),
-            );
-        }
-        if let Some(path) = &self.password_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
-            let password = text.lines().next().unwrap_or_default();
-            if password.is_empty() {
-                return Err(format!("the password file {} is empty", path.display()));
-            }
-            config.password(password);
-        }
-        if config.get_dbname().is_none() {
-            return Err("the PostgreSQL URL names no database (…/DATABASE)".into());
-        }
-        Ok(config)
+/// How often a collector that is not a channel's sender looks whether it can take over.
+const SENDER_LOOK_MS: i64 = 5_000;
+
+/// The collector's PostgreSQL database.
+pub struct PgStorage {
+    pool: Pool,
+    /// Per channel, the connection holding its sender lock while this collector sends its
+    /// deliveries.
+    senders: tokio::sync::Mutex<HashMap<String, Option<deadpool_postgres::Client>>>,
+}
+
+impl PgStorage {
+    /// Connects to the database the settings name and brings its schema up to date.
+    pub async fn open(settings: &PgSettings) -> Result<PgStorage, StorageError> {
+        let storage = PgStorage {
+            pool: pool(settings)?,
+            senders: tokio::sync::Mutex::default(),
+        };
+        let mut client = storage.client().await?;
+        schema::migrate(&mut client).await?;
+        drop(client);
+        Ok(storage)
+    }
+
+    /// A pooled connection.
+    async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => pg_error(e),
+            other => StorageError::Unavailable(format!("no database connection: {other}")),
+        })
     }
 }
 
-/// A pool of connections to the database `settings` name; connections are made when first
-/// needed, so this fails only on bad settings.
-pub fn pool(settings: &PgSettings) -> Result<Pool, StorageError> {
-    let config = settings.config().map_err(StorageError::Failed)?;
-    let tls = tls(settings.ca_file.as_deref()).map_err(StorageError::Failed)?;
-    let manager = Manager::from_config(
-        config,
-        tls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(settings.pool_size)
-        .build()
-        .map_err(|e| StorageError::Failed(format!("cannot make the connection pool: {e}")))
-}
-
-/// TLS to the database with rustls and ring: the system's CA certificates and those of
-/// `ca_file`. Used when the URL's `sslmode` asks for it (`prefer`, tokio-postgres's default,
-/// uses it when the server offers it; `require` insists).
-fn tls(ca_file: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        // A certificate the system has but rustls cannot use is left out, as browsers do.
-        let _ = roots.add(cert);
+#[async_trait]
+impl Storage for PgStorage {
+    async fn device_by_credential(
+        &self,
+        hash: &str,
+    ) -> Result<Option<DeviceIdentity>, StorageError> {
+        fleet::device_by_credential(&self.client().await?, hash).await
     }
-    if let Some(path) = ca_file {
-        use rustls::pki_types::{CertificateDer, pem::PemObject};
-        let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(path)
-            .and_then(|certs| certs.collect())
-            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!(
-                "the CA file {} holds no certificate",
-                path.display()
-            ));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| format!("the CA file {}: {e}", path.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-}
 
-/// What a PostgreSQL error means for a caller: a lost connection, an overloaded server or a
-/// serialisation conflict is worth retrying; a unique violation is a conflict.
-pub(crate) fn pg_error(e: tokio_postgres::Error) -> StorageError {
-    let text = describe(&e);
-    match e.code() {
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => StorageError::Conflict(text),
-        Some(code)
-            if *code == SqlState::T_R_SERIALIZATION_FAILURE
-                || *code == SqlState::T_R_DEADLOCK_DETECTED
-                || *code == SqlState::TOO_MANY_CONNECTIONS
-                || *code == SqlState::ADMIN_SHUTDOWN
-                || *code == SqlState::CANNOT_CONNECT_NOW
-                || *code == SqlState::DISK_FULL =>
-        {
-            StorageError::Unavailable(text)
-        }
-        Some(_) => StorageError::Failed(text),
-        // No SQL state: the connection, or the TLS under it, failed or closed.
-        None => StorageError::Unavailable(text),
+    async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError> {
+        fleet::admin_token(&self.client().await?, hash).await
     }
-}
 
-/// A PostgreSQL error with the server's message and detail, not only "db error".
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(detail) => format!("{} ({detail})", db.message()),
-            None => db.message().to_owned(),
-        },
-        None => e.to_string(),
+    async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
+        answers::store_batch(&self.client().await?, &batch).await
+    }
+
+    async fn record_heartbeat(&self, record: HeartbeatRecord) -> Result<(), StorageError> {
+        fleet::record_heartbeat(&self.client().await?, &record).await
+    }
+
+    async fn add_device(&self, device: NewDevice) -> Result<(), StorageError> {
+        fleet::add_device(&self.client().await?, &device).await
+    }
+
+    async fn revoke_device(&self, id: &str, at_ms: i64) -> Result<(), StorageError> {
+        transaction!(self, tx => fleet::revoke_device(&tx, id, at_ms))
+    }
+
+    async fn devices(&self, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, StorageError> {
+        fleet::devices(&self.client().await?, skew_flag_ms).await
+    }
+
+    async fn add_admin_token(
+        &self,
+        name: &str,
+        hash: &str,
+        at_ms: i64,
+    ) -> Result<(), StorageError> {
+        fleet::add_admin_token(&self.client().await?, name, hash, at_ms).await
+    }
+
+    async fn revoke_admin_token(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
+        fleet::revoke_admin_token(&self.client().await?, name, at_ms).await
+    }
+
+    async fn add_enrolment_code(&self, code: NewEnrolmentCode) -> Result<(), StorageError> {
+        fleet::add_code(&self.client().await?, &code).await
+    }
+
+    async fn enrol(
+        &self,
+        code_hash: &str,
+        credential_hash: &str,
+        at_ms: i64,
+    ) -> Result<Enrolment, StorageError> {
+        transaction!(self, tx => fleet::enrol(&tx, code_hash, credential_hash, at_ms))
+    }
+
+    async fn set_config(
+        &self,
+        target: ConfigTarget,
+        text: String,
+        at_ms: i64,
+    ) -> Result<u64, StorageError> {
+        fleet::set_config(&self.client().await?, &target, &text, at_ms).await
+    }
+
+    async fn device_config(&self, device_id: &str) -> Result<Option<SurveyConfig>, StorageError> {
+        fleet::device_config(&self.client().await?, device_id).await
+    }
+
+    async fn site_config(&self, site: &str) -> Result<Option<SurveyConfig>, StorageError> {
+        fleet::site_config(&self.client().await?, site).await
+    }
+
+    async fn export(
+        &self,
+        filter: AnswerFilter,
+        rows: mpsc::Sender<ExportRow>,
+    ) -> Result<(), StorageError> {
+        answers::export(&self.client().await?, &filter, &rows).await
+    }
+
+    async fn verify_counts(&self) -> Result<Verification, StorageError> {
+        // One snapshot for the answers and every rollup table.
+        transaction!(self, tx => verify::verify_counts(&tx))
+    }
+
+    async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
+        report::report_counts(&self.client().await?, &query).await
+    }
+
+    async fn reason_counts(&self, filter: AnswerFilter) -> Result<Vec<ReasonCount>, StorageError> {
+        report::reason_counts(&self.client().await?, &filter).await
+    }
+
+    async fn add_user(&self, user: NewUser) -> Result<(), StorageError> {
+        transaction!(self, tx => people::add_user(&tx, &user))
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StorageError> {
+        people::users(&self.client().await?).await
+    }
+
+    async fn disable_user(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
+        transaction!(self, tx => people::disable_user(&tx, name, at_ms))
+    }
+
+    async fn reset_user(
+        &self,
+        name: &str,
+        setup_hash: &str,
+        expires_ms: i64,
+    ) -> Result<(), StorageError> {
+        transaction!(self, tx => people::reset_user(&tx, name, setup_hash, expires_ms))
+    }
+
+    async fn set_password(
+        &self,
+        setup_hash: &str,
+        password_phc: &str,
+        at_ms: i64,
+    ) -> Result<Setup, StorageError> {
+        people::set_password(&self.client().await?, setup_hash, password_phc, at_ms).await
+    }
+
+    async fn login_account(&self, name: &str) -> Result<Option<LoginAccount>, StorageError> {
+        people::login_account(&self.client().await?, name).await
+    }
+
+    async fn login_failed(
+        &self,
+        user_id: i64,
+        at_ms: i64,
+        lock_after: u32,
+        lock_ms: i64,
+    ) -> Result<Failure, StorageError> {
+        people::login_failed(&self.client().await?, user_id, at_ms, lock_after, lock_ms).await
+    }
+
+    async fn start_session(&self, session: NewSession) -> Result<(), StorageError> {
+        transaction!(self, tx => people::start_session(&tx, &session))
+    }
+
+    async fn session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StorageError> {
+        people::session(&self.client().await?, id_hash, now_ms).await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<(), StorageError> {
+        people::end_session(&self.client().await?, id_hash).await
+    }
+
+    async fn set_site(&self, site: SiteHours) -> Result<(), StorageError> {
+        alerts::set_site(&self.client().await?, &site).await
+    }
+
+    async fn sites(&self) -> Result<Vec<SiteHours>, StorageError> {
+        alerts::sites(&self.client().await?).await
+    }
+
+    async fn add_alert_rule(&self, rule: Rule, at_ms: i64) -> Result<i64, StorageError> {
+        alerts::add_rule(&self.client().await?, &rule, at_ms).await
+    }
+
+    async fn alert_rules(&self) -> Result<Vec<Rule>, StorageError> {
+        alerts::rules(&self.client().await?).await
+    }
+
+    async fn remove_alert_rule(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
+        transaction!(self, tx => alerts::remove_rule(&tx, name, at_ms))
+    }
+
+    async fn alert_round(&self, now_ms: i64, channels: Vec<String>) -> Result<usize, StorageError> {
+        transaction!(self, tx => alerts::round(&tx, now_ms, &channels))
+    }
+
+    async fn alerts(&self, filter: AlertFilter) -> Result<Vec<AlertView>, StorageError> {
+        alerts::alerts(&self.client().await?, &filter).await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<AlertView>, StorageError> {
+        alerts::alert_view(&self.client().await?, id).await
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: &str,
+        comment: &str,
+        at_ms: i64,
+    ) -> Result<AlertView, StorageError> {
+        transaction!(self, tx => alerts::acknowledge(&tx, id, by, comment, at_ms))
+    }
+
+    async fn due_deliveries(
+        &self,
+        channel: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Due, StorageError> {
+        let mut senders = self.senders.lock().await;
+        let held = senders.entry(channel.to_owned()).or_default();
+        if !outbox::become_sender(held, &self.pool, channel).await? {
+            // Another collector sends this channel's deliveries; look again in a while, to
+            // take over if it stops.
+            return Ok(Due {
+                ready: Vec::new(),
+                next_at_ms: Some(now_ms + SENDER_LOOK_MS),
+            });
+        }
+        drop(senders);
+        outbox::due(&self.client().await?, channel, now_ms, limit).await
+    }
+
+    async fn record_attempt(&self, id: &str, attempt: Attempt) -> Result<(), StorageError> {
+        outbox::record(&self.client().await?, id, &attempt).await
+    }
+
+    async fn add_action(&self, action: Action) -> Result<i64, StorageError> {
+        actions::add(&self.client().await?, &action).await
+    }
+
+    async fn action(&self, id: i64) -> Result<Option<Action>, StorageError> {
+        actions::one(&self.client().await?, id).await
+    }
+
+    async fn actions(&self, filter: ActionFilter) -> Result<Vec<Action>, StorageError> {
+        actions::list(&self.client().await?, &filter).await
+    }
+
+    async fn queue_summary(
+        &self,
+        site: &str,
+        through: &str,
+        title: &str,
+        text: &str,
+        at_ms: i64,
+    ) -> Result<bool, StorageError> {
+        transaction!(self, tx => alerts::queue_summary(&tx, site, through, title, text, at_ms))
     }
 }

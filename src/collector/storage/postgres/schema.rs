@@ -19,6 +19,10 @@ const MIGRATION_LOCK: i64 = 0x6365_732d_6d69_6772;
 /// versions it applied.
 pub async fn migrate(client: &mut Client) -> Result<Vec<i32>, StorageError> {
     let tx = client.transaction().await.map_err(super::pg_error)?;
+    // No "already exists" notices in the log of every start.
+    tx.batch_execute("SET LOCAL client_min_messages TO warning")
+        .await
+        .map_err(super::pg_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(super::pg_error)?;

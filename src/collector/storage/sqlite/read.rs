@@ -5,6 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use tokio::sync::mpsc;
 
+use crate::collector::storage::filter::rfc3339;
 use crate::collector::storage::{AnswerFilter, DeviceIdentity, StorageError};
 use crate::store::text_column;
 use crate::wire::{DeviceStatus, ExportRow};
@@ -79,47 +80,13 @@ pub fn devices(c: &Connection, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, S
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The conditions of a filter on a table of answers or counts, one for each part that is
-/// given (so that SQLite can use an index on them), with their values appended to `values`
-/// and numbered after those already there. A device's site and touchpoint are added when
-/// the filter names no site, so that rows kept by place are found by it. A viewer's sites
-/// become `site IN (…)`: nothing outside them is read.
+/// The conditions of a filter with SQLite's numbered placeholders, their values appended
+/// to `values` and numbered after those already there.
 pub fn filter_conditions(f: &AnswerFilter, values: &mut Vec<Value>) -> Vec<String> {
-    let device_place = f.device.clone().filter(|_| f.site.is_none());
-    let mut conditions = Vec::new();
-    for (sql, value) in [
-        ("local_date >= ?", &f.from),
-        ("local_date <= ?", &f.to),
-        ("site = ?", &f.site),
-        ("touchpoint = ?", &f.touchpoint),
-        ("device_id = ?", &f.device),
-        (
-            "site = (SELECT site FROM devices WHERE id = ?)",
-            &device_place,
-        ),
-        (
-            "touchpoint = (SELECT touchpoint FROM devices WHERE id = ?)",
-            &device_place,
-        ),
-    ] {
-        if let Some(v) = value {
-            values.push(Value::Text(v.clone()));
-            conditions.push(sql.replace('?', &format!("?{}", values.len())));
-        }
-    }
-    conditions.extend(sites_condition(f, values));
-    conditions
-}
-
-/// `site IN (…)` for a filter limited to some sites (a viewer's), with its values appended.
-pub fn sites_condition(f: &AnswerFilter, values: &mut Vec<Value>) -> Option<String> {
-    let sites = f.sites.as_ref()?;
-    let mut marks = Vec::with_capacity(sites.len());
-    for site in sites {
-        values.push(Value::Text(site.clone()));
-        marks.push(format!("?{}", values.len()));
-    }
-    Some(format!("site IN ({})", marks.join(", ")))
+    f.conditions(|v| {
+        values.push(Value::Text(v));
+        format!("?{}", values.len())
+    })
 }
 
 pub fn export(
@@ -174,11 +141,4 @@ pub fn export(
         }
     }
     Ok(())
-}
-
-/// Unix milliseconds as RFC 3339 in UTC.
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| ms.to_string())
 }

@@ -37,13 +37,7 @@ pub fn queue_message(
     now_ms: i64,
 ) -> Result<(), StorageError> {
     let id = uuid::Uuid::now_v7().to_string();
-    let body = serde_json::json!({
-        "delivery": id,
-        "event": event,
-        "title": title,
-        "text": text,
-    })
-    .to_string();
+    let body = message::plain_body(&id, event, title, text);
     c.prepare_cached(
         "INSERT INTO outbox (id, channel, event, body, created_at_ms, next_attempt_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",

@@ -3,137 +3,17 @@
 //! changes, the alerts are written, and each notification is queued in the outbox.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 
 use rusqlite::{Connection, params};
 
 use super::{alert_view, outbox, rules, sites};
-use crate::collector::alert::decide::{
-    Event, Figures, Observation, OpenAlert, Place, State, Step, decide,
+use crate::collector::alert::decide::{Event, OpenAlert, State, Step, decide};
+use crate::collector::alert::rule::Rule;
+use crate::collector::alert::watch::{
+    Device, Seen, WindowCounts, figures_json, window_start, windows_of,
 };
-use crate::collector::alert::hours::{OpeningHours, time_zone};
-use crate::collector::alert::rule::{Condition, Rule};
 use crate::collector::storage::StorageError;
 use crate::collector::storage::sqlite::rollups::prune_live;
-
-/// A site's clock and hours; a site nobody set is open at all times, in UTC.
-struct Clock {
-    tz: jiff::tz::TimeZone,
-    hours: OpeningHours,
-}
-
-/// What an alert round knows of a device.
-struct Device {
-    id: String,
-    site: String,
-    touchpoint: String,
-    created_at_ms: i64,
-    last_seen_ms: Option<i64>,
-    last_answer_ms: Option<i64>,
-    dead_letters: u64,
-    config_error: Option<String>,
-}
-
-/// What a round has read once for all its rules.
-struct Seen {
-    now_ms: i64,
-    now: jiff::Timestamp,
-    clocks: BTreeMap<String, Clock>,
-    devices: Vec<Device>,
-    /// Live counts per touchpoint, per window length in minutes.
-    windows: BTreeMap<u32, Vec<(String, String, [u64; 3])>>,
-}
-
-impl Seen {
-    fn open_now(&self, site: &str) -> bool {
-        self.clocks
-            .get(site)
-            .is_none_or(|k| k.hours.is_open(&k.tz, self.now))
-    }
-
-    /// The places in the rule's scope, open now, where its condition holds.
-    fn holding(&mut self, c: &Connection, rule: &Rule) -> Result<Vec<Observation>, StorageError> {
-        if let Some(share) = rule.condition.share()
-            && let Entry::Vacant(v) = self.windows.entry(share.window_min)
-        {
-            v.insert(live_window(c, self.now_ms, share.window_min)?);
-        }
-        let this = &*self;
-        let in_scope =
-            |site: &str, touchpoint: &str| rule.covers(site, touchpoint) && this.open_now(site);
-        let (share, praise) = match rule.condition {
-            Condition::Floor(share) => (share, false),
-            Condition::Praise(share) => (share, true),
-            Condition::Silent { hours } => {
-                let seen = self
-                    .devices
-                    .iter()
-                    .filter(|d| in_scope(&d.site, &d.touchpoint) && this.silent(d, hours));
-                return Ok(seen
-                    .map(|d| Observation {
-                        place: device_place(d),
-                        figures: Figures::Silence {
-                            last_seen_ms: d.last_seen_ms,
-                            last_answer_ms: d.last_answer_ms,
-                        },
-                    })
-                    .collect());
-            }
-            Condition::Trouble => {
-                let seen = this.devices.iter().filter(|d| {
-                    in_scope(&d.site, &d.touchpoint)
-                        && (d.dead_letters > 0 || d.config_error.is_some())
-                });
-                return Ok(seen
-                    .map(|d| Observation {
-                        place: device_place(d),
-                        figures: Figures::Trouble {
-                            dead_letters: d.dead_letters,
-                            config_error: d.config_error.clone(),
-                        },
-                    })
-                    .collect());
-            }
-        };
-        let breached = |&[counted, difficult, easy]: &[u64; 3]| {
-            share.reached(if praise { easy } else { difficult }, counted)
-        };
-        Ok(this.windows[&share.window_min]
-            .iter()
-            .filter(|(site, touchpoint, n)| in_scope(site, touchpoint) && breached(n))
-            .map(
-                |(site, touchpoint, [counted, difficult, easy])| Observation {
-                    place: Place {
-                        site: site.clone(),
-                        touchpoint: touchpoint.clone(),
-                        device: None,
-                    },
-                    figures: Figures::Answers {
-                        window_min: share.window_min,
-                        counted: *counted,
-                        difficult: *difficult,
-                        easy: *easy,
-                    },
-                },
-            )
-            .collect())
-    }
-
-    /// No heartbeat for `hours`, or no answer for `hours` of its site's opening hours.
-    fn silent(&self, d: &Device, hours: u32) -> bool {
-        let limit = i64::from(hours) * 3_600_000;
-        let unheard = self.now_ms - d.last_seen_ms.unwrap_or(d.created_at_ms);
-        let from = d.last_answer_ms.unwrap_or(d.created_at_ms);
-        let quiet = match (
-            self.clocks.get(&d.site),
-            jiff::Timestamp::from_millisecond(from),
-        ) {
-            (Some(k), Ok(from)) => k.hours.open_ms(&k.tz, from, self.now),
-            _ => self.now_ms - from,
-        };
-        unheard >= limit || quiet >= limit
-    }
-}
 
 /// One alert round: every rule decided at `now_ms`; returns the deliveries queued.
 pub fn round(c: &Connection, now_ms: i64, channels: &[String]) -> Result<usize, StorageError> {
@@ -142,49 +22,24 @@ pub fn round(c: &Connection, now_ms: i64, channels: &[String]) -> Result<usize, 
     if rules.is_empty() {
         return Ok(0);
     }
-    let mut clocks = BTreeMap::new();
-    for s in sites(c)? {
-        match time_zone(&s.time_zone) {
-            Ok(tz) => {
-                clocks.insert(s.site, Clock { tz, hours: s.hours });
-            }
-            Err(e) => tracing::warn!(site = s.site, "alerts: {e}; taken as open at all times"),
-        }
+    let mut windows = BTreeMap::new();
+    for window_min in windows_of(&rules) {
+        windows.insert(window_min, live_window(c, now_ms, window_min)?);
     }
-    let mut seen = Seen {
-        now_ms,
-        now: jiff::Timestamp::from_millisecond(now_ms)
-            .map_err(|e| StorageError::Failed(format!("the time of an alert round: {e}")))?,
-        clocks,
-        devices: devices(c)?,
-        windows: BTreeMap::new(),
-    };
+    let seen = Seen::new(now_ms, sites(c)?, devices(c)?, windows).map_err(StorageError::Failed)?;
     let mut queued = 0;
     for rule in &rules {
-        let holding = seen.holding(c, rule)?;
         let open = open_alerts(c, rule.id)?;
-        for step in decide(rule, now_ms, holding, &open) {
+        for step in decide(rule, now_ms, seen.holding(rule), &open) {
             queued += apply(c, rule, step, now_ms, channels)?;
         }
     }
     Ok(queued)
 }
 
-fn device_place(d: &Device) -> Place {
-    Place {
-        site: d.site.clone(),
-        touchpoint: d.touchpoint.clone(),
-        device: Some(d.id.clone()),
-    }
-}
-
 /// Counted, difficult and easy answers per touchpoint within the last `window_min` minutes.
-fn live_window(
-    c: &Connection,
-    now_ms: i64,
-    window_min: u32,
-) -> Result<Vec<(String, String, [u64; 3])>, StorageError> {
-    let first = now_ms.div_euclid(60_000) - i64::from(window_min) + 1;
+fn live_window(c: &Connection, now_ms: i64, window_min: u32) -> Result<WindowCounts, StorageError> {
+    let first = window_start(now_ms, window_min);
     let mut q = c.prepare_cached(
         "SELECT site, touchpoint, sum(counted), sum(difficult), sum(easy) FROM live_counts
          WHERE minute >= ?1 GROUP BY site, touchpoint",
@@ -234,10 +89,6 @@ fn open_alerts(c: &Connection, rule: i64) -> Result<Vec<OpenAlert>, StorageError
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn figures_json(f: &Figures) -> String {
-    serde_json::to_string(f).expect("figures serialise")
 }
 
 /// Writes one step; returns the deliveries it queued.

@@ -12,8 +12,8 @@ use rusqlite::{Connection, ToSql};
 use super::upsert::Table;
 use crate::collector::storage::CheckedAnswer;
 
-/// How long before its arrival an answer still counts for alerts; no rule window is longer.
-pub const HORIZON_MS: i64 = 24 * 3_600_000;
+/// How long before its arrival an answer still counts for alerts.
+pub const HORIZON_MS: i64 = crate::collector::storage::LIVE_HORIZON_MS;
 
 /// A `live_counts` row: minute, site, touchpoint.
 pub type LiveKey = (i64, Arc<str>, Arc<str>);

@@ -7,8 +7,9 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use super::super::read::filter_conditions;
-use super::read::{Table, from_table, period_end};
-use super::rows::{merged, read_groups, read_summed};
+use super::read::{Table, from_table, period_end, source, sums};
+use super::rows::{read_groups, read_summed};
+use crate::collector::storage::rollup::merged;
 use crate::collector::storage::{
     AnswerFilter, CountQuery, GroupCounts, Grouping, StorageError, TimeSplit,
 };
@@ -84,12 +85,7 @@ impl Months {
 /// The conditions of a filter's place (site, touchpoint, device, a viewer's sites) without
 /// its dates, for reading whole months; their values appended to `values`.
 pub(super) fn place_conditions(f: &AnswerFilter, values: &mut Vec<Value>) -> Vec<String> {
-    let place = AnswerFilter {
-        from: None,
-        to: None,
-        ..f.clone()
-    };
-    filter_conditions(&place, values)
+    filter_conditions(&f.place_only(), values)
 }
 
 /// Counts per weekday and hour of the day: a place's whole months from `hour_counts`, the
@@ -156,7 +152,7 @@ pub(super) fn by_months(
             local_hour, {sums}{weekday}
          FROM months CROSS JOIN hour_counts WHERE {conditions}
          GROUP BY question_id, question_version, scale, direction, local_hour{weekday}{grouped}",
-        sums = Table::TouchpointDays.sums(),
+        sums = sums(Table::TouchpointDays),
         conditions = conditions.join(" AND "),
         weekday = if weekdays { ", weekday" } else { "" },
     );
@@ -189,11 +185,7 @@ pub(super) fn by_whole_months(
     columns: &str,
     months: &Months,
 ) -> Result<Vec<GroupCounts>, StorageError> {
-    let place = AnswerFilter {
-        from: None,
-        to: None,
-        ..f.clone()
-    };
+    let place = f.place_only();
     let mut values: Vec<Value> = Vec::new();
     let stored = ("month", "month_counts");
     let first = period_end(&months.first, "min", stored, &mut values);
@@ -213,7 +205,7 @@ pub(super) fn by_whole_months(
         let conditions = filter_conditions(&edge, &mut values);
         parts.push(format!(
             "SELECT {columns} FROM {} WHERE {}",
-            table.source(&edge),
+            source(table, &edge),
             conditions.join(" AND ")
         ));
     }

@@ -8,68 +8,29 @@ use rusqlite::types::Value;
 use super::super::read::filter_conditions;
 use super::months::{Months, by_months, by_whole_months, weekday_hours};
 use super::rows::{read_groups, read_summed};
-use crate::collector::storage::{
-    AnswerFilter, CountQuery, GroupCounts, Grouping, StorageError, TimeSplit,
-};
+use crate::collector::storage::rollup::{Bound, Layout};
+use crate::collector::storage::{AnswerFilter, CountQuery, GroupCounts, StorageError, TimeSplit};
 
-/// The rollup table a report reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Table {
-    /// `answer_counts`: devices, hours and reasons; within a day, one place's rows lie
-    /// together.
-    Fine,
-    /// `day_counts`: per touchpoint and day.
-    TouchpointDays,
-    /// `site_day_counts`: per site and day.
-    SiteDays,
+pub(super) use crate::collector::storage::rollup::RollupTable as Table;
+
+/// The table to read for filter `f`: a site's days through the index by place.
+pub(super) fn source(table: Table, f: &AnswerFilter) -> &'static str {
+    match table {
+        Table::TouchpointDays if f.site.is_some() => "day_counts INDEXED BY day_counts_by_place",
+        other => other.name(),
+    }
 }
 
-impl Table {
-    /// The smallest table that holds what `q` asks for and reads few rows for it.
-    pub(super) fn for_query(q: &CountQuery) -> Table {
-        let f = &q.filter;
-        let hours = matches!(q.time, TimeSplit::DateHour | TimeSplit::Hour);
-        if hours || q.group == Grouping::Device || f.device.is_some() {
-            Table::Fine
-        } else if f.site.is_some() {
-            // A site's or a touchpoint's days, through the index by place.
-            Table::TouchpointDays
-        } else if f.touchpoint.is_none() && q.group != Grouping::Touchpoint {
-            Table::SiteDays
-        } else {
-            Table::TouchpointDays
-        }
-    }
-
-    /// The table to read for filter `f`: a site's days through the index by place.
-    pub(super) fn source(self, f: &AnswerFilter) -> &'static str {
-        match self {
-            Table::TouchpointDays if f.site.is_some() => {
-                "day_counts INDEXED BY day_counts_by_place"
-            }
-            other => other.name(),
-        }
-    }
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Table::Fine => "answer_counts",
-            Table::TouchpointDays => "day_counts",
-            Table::SiteDays => "site_day_counts",
-        }
-    }
-
-    /// The counted answers per score 1 … 7, then the suppressed taps, summed.
-    pub(super) fn sums(self) -> String {
-        match self {
-            Table::Fine => (1..=7)
-                .map(|s| format!("sum(n * (score = {s} AND NOT suppressed))"))
-                .chain(["sum(n * suppressed)".to_owned()])
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => "sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(n6), sum(n7), sum(suppressed)"
-                .to_owned(),
-        }
+/// The counted answers per score 1 … 7, then the suppressed taps, summed.
+pub(super) fn sums(table: Table) -> String {
+    match table {
+        Table::Fine => (1..=7)
+            .map(|s| format!("sum(n * (score = {s} AND NOT suppressed))"))
+            .chain(["sum(n * suppressed)".to_owned()])
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(n6), sum(n7), sum(suppressed)"
+            .to_owned(),
     }
 }
 
@@ -87,63 +48,29 @@ pub fn report_counts(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCounts>,
 /// Score counts from the smallest table that holds what `q` asks for.
 pub(super) fn from_table(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
     let table = Table::for_query(q);
-    let has_date = matches!(q.time, TimeSplit::Date | TimeSplit::DateHour);
-    let has_hour = matches!(q.time, TimeSplit::DateHour | TimeSplit::Hour);
-    let (site, touchpoint, device) = match q.group {
-        Grouping::Site => (true, false, false),
-        Grouping::Touchpoint => (true, true, false),
-        Grouping::Device => (true, true, true),
-        Grouping::Question => (false, false, false),
-    };
-    let shown = |on: bool, column: &'static str| if on { column } else { "NULL" };
+    let layout = Layout::of(q);
+    let (site, touchpoint, device) = (layout.site, layout.touchpoint, layout.device);
+    let (has_date, has_hour) = (layout.date, layout.hour);
+    let shown = Layout::shown;
     // A whole period read from a per-day table is added up in Rust from the table's rows:
     // far quicker than SQLite grouping them.
     let per_day = q.time == TimeSplit::None && table != Table::Fine && q.page.is_none();
-    // The group's key in the order groups are sorted and paged: time, question, place.
-    let key: Vec<&str> = [(has_date, "local_date"), (has_hour, "local_hour")]
-        .into_iter()
-        .filter_map(|(on, column)| on.then_some(column))
-        .chain(["question_id", "question_version", "scale", "direction"])
-        .chain(
-            [
-                (site, "site"),
-                (touchpoint, "touchpoint"),
-                (device, "device_id"),
-            ]
-            .into_iter()
-            .filter_map(|(on, column)| on.then_some(column)),
-        )
-        .collect();
+    let key = &layout.key;
 
     let f = &q.filter;
     let mut values: Vec<Value> = Vec::new();
     let mut conditions = filter_conditions(f, &mut values);
     let mut page = String::new();
     if let Some(p) = &q.page {
-        if let Some(after) = &p.after {
-            let mut bound: Vec<Value> = Vec::new();
-            let text = |v: &Option<String>| Value::Text(v.clone().unwrap_or_default());
-            if has_date {
-                bound.push(text(&after.date));
-            }
-            if has_hour {
-                bound.push(Value::Integer(after.hour.map_or(0, i64::from)));
-            }
-            bound.extend([
-                Value::Text(after.question_id.clone()),
-                Value::Integer(i64::from(after.question_version)),
-                Value::Text(after.scale.as_str().to_owned()),
-                Value::Text(after.direction.as_str().to_owned()),
-            ]);
-            for (on, v) in [
-                (site, &after.site),
-                (touchpoint, &after.touchpoint),
-                (device, &after.device),
-            ] {
-                if on {
-                    bound.push(text(v));
-                }
-            }
+        if let Some(after) = layout.after(q) {
+            let bound: Vec<Value> = after
+                .into_iter()
+                .map(|b| match b {
+                    Bound::Text(t) => Value::Text(t),
+                    Bound::Hour(h) => Value::Integer(i64::from(h)),
+                    Bound::Version(v) => Value::Integer(i64::from(v)),
+                })
+                .collect();
             let first = values.len() + 1;
             let places: Vec<String> = (first..first + bound.len())
                 .map(|i| format!("?{i}"))
@@ -162,7 +89,7 @@ pub(super) fn from_table(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCoun
             "days CROSS JOIN answer_counts",
         )
     } else {
-        (String::new(), table.source(f))
+        (String::new(), source(table, f))
     };
     let filter = if conditions.is_empty() {
         String::new()
@@ -192,7 +119,7 @@ pub(super) fn from_table(c: &Connection, q: &CountQuery) -> Result<Vec<GroupCoun
         shown(device, "device_id"),
         shown(has_date, "local_date"),
         shown(has_hour, "local_hour"),
-        table.sums(),
+        sums(table),
         key.join(", "),
     );
     read_groups(c, &sql, values, false)

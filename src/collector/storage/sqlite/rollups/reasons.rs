@@ -2,20 +2,15 @@
 //! months from `reason_month_counts`, its other days from `answer_counts` looked up day by
 //! day like its score counts; the fleet's or a device's from `answer_counts`.
 
-use std::collections::BTreeMap;
-
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::super::read::filter_conditions;
 use super::months::{Months, place_conditions};
 use super::read::{period_end, place_days};
+use crate::collector::storage::filter::{Given, ranked};
 use crate::collector::storage::{AnswerFilter, ReasonCount, StorageError};
 use crate::store::text_column;
-use crate::survey::{Direction, Scale};
-
-/// Reasons given per question (id, version, scale, direction) and reason.
-type Given = BTreeMap<(String, u32, Scale, Direction, String), u64>;
 
 /// Counted (not suppressed) answers per question and reason, most given first.
 pub fn reason_counts(c: &Connection, f: &AnswerFilter) -> Result<Vec<ReasonCount>, StorageError> {
@@ -35,34 +30,7 @@ pub fn reason_counts(c: &Connection, f: &AnswerFilter) -> Result<Vec<ReasonCount
         }
         None => from_days(c, f, &mut given)?,
     }
-    let mut reasons: Vec<ReasonCount> = given
-        .into_iter()
-        .map(
-            |((question_id, question_version, scale, direction, reason), n)| ReasonCount {
-                question_id,
-                question_version,
-                scale,
-                direction,
-                reason,
-                n,
-            },
-        )
-        .collect();
-    reasons.sort_by(|a, b| {
-        let question = |r: &ReasonCount| {
-            (
-                r.question_id.clone(),
-                r.question_version,
-                r.scale.as_str(),
-                r.direction.as_str(),
-            )
-        };
-        question(a)
-            .cmp(&question(b))
-            .then(b.n.cmp(&a.n))
-            .then_with(|| a.reason.cmp(&b.reason))
-    });
-    Ok(reasons)
+    Ok(ranked(given))
 }
 
 /// A place's reasons over its whole months.

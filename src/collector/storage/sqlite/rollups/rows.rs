@@ -1,11 +1,12 @@
 //! The rows of a counting query turned into report groups: as SQLite grouped them, or added
-//! up in Rust from per-day and per-month rows; and groups of the same key merged.
+//! up in Rust from per-day and per-month rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 
+use crate::collector::storage::rollup::order;
 use crate::collector::storage::{GroupCounts, StorageError};
 use crate::store::text_column;
 use crate::survey::Scale;
@@ -13,7 +14,7 @@ use crate::survey::Scale;
 /// Runs a counting query with the columns of [`read_groups`] whose rows are per day, and adds
 /// the days up per group. Each row's key is looked up without allocating, so that a year of
 /// a thousand places (365,000 rows) is added up in a fraction of the time a `GROUP BY`
-/// sorting them takes. Groups come out in the order of [`merged`].
+/// sorting them takes. Groups come out in the order of [`order`].
 pub(super) fn read_summed(
     c: &Connection,
     sql: &str,
@@ -46,24 +47,6 @@ pub(super) fn read_summed(
     }
     groups.sort_by(|a, b| order(a).cmp(&order(b)));
     Ok(groups)
-}
-
-/// The order of [`merged`]'s groups.
-#[allow(clippy::type_complexity)]
-fn order(
-    g: &GroupCounts,
-) -> (
-    (&Option<String>, Option<u8>, Option<u8>),
-    (&str, u32, &str),
-    &str,
-    (&Option<String>, &Option<String>, &Option<String>),
-) {
-    (
-        (&g.date, g.hour, g.weekday),
-        (&g.question_id, g.question_version, g.scale.as_str()),
-        g.direction.as_str(),
-        (&g.site, &g.touchpoint, &g.device),
-    )
 }
 
 /// Runs a counting query whose columns are site, touchpoint, device, question id and
@@ -122,29 +105,4 @@ fn add_counts(group: &mut GroupCounts, r: &rusqlite::Row) -> rusqlite::Result<()
     }
     group.suppressed += u64::try_from(r.get::<_, i64>(16)?).unwrap_or(0);
     Ok(())
-}
-
-/// Adds up groups with the same time, question and place.
-pub(super) fn merged(groups: Vec<GroupCounts>) -> Vec<GroupCounts> {
-    let mut sums: BTreeMap<_, GroupCounts> = BTreeMap::new();
-    for g in groups {
-        let key = (
-            (g.date.clone(), g.hour, g.weekday),
-            (g.question_id.clone(), g.question_version, g.scale.as_str()),
-            g.direction.as_str(),
-            (g.site.clone(), g.touchpoint.clone(), g.device.clone()),
-        );
-        match sums.get_mut(&key) {
-            Some(sum) => {
-                for (total, n) in sum.counts.iter_mut().zip(&g.counts) {
-                    *total += n;
-                }
-                sum.suppressed += g.suppressed;
-            }
-            None => {
-                sums.insert(key, g);
-            }
-        }
-    }
-    sums.into_values().collect()
 }

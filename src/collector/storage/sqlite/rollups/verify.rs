@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 
+use crate::collector::storage::rollup::fine_key;
 use crate::collector::storage::{CountDifference, StorageError, Verification};
 
 /// The columns that key an `answer_counts` row.
@@ -131,24 +132,10 @@ fn fine_differences(c: &Connection) -> Result<Vec<CountDifference>, StorageError
         } else {
             13
         };
-        let text = |i: usize| -> rusqlite::Result<String> { column_text(row, base + i) };
-        let key = format!(
-            "{} {:0>2}h site {} touchpoint {} device {} question {} v{} {} score {}{}{}",
-            text(0)?,
-            text(8)?,
-            text(1)?,
-            text(2)?,
-            text(3)?,
-            text(4)?,
-            text(5)?,
-            text(6)?,
-            text(9)?,
-            if text(10)? == "1" { " suppressed" } else { "" },
-            match text(11)? {
-                r if r.is_empty() => String::new(),
-                r => format!(" reason {r}"),
-            },
-        );
+        let parts = (0..12)
+            .map(|i| column_text(row, base + i))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let key = fine_key(&parts);
         differences.push(CountDifference {
             key,
             stored: count(row, 25)?,
