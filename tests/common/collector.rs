@@ -39,8 +39,21 @@ impl TestCollector {
 
     /// A collector with its settings changed by `change` (limits, trusted proxies).
     pub fn with_settings(change: impl FnOnce(&mut Settings)) -> TestCollector {
+        TestCollector::on_database(test_database, change)
+    }
+
+    /// A collector on SQLite whatever the tests run on (for copying it to PostgreSQL).
+    pub fn on_sqlite() -> TestCollector {
+        TestCollector::on_database(|dir| Database::Sqlite(dir.join("collector.db")), |_| {})
+    }
+
+    /// A collector on the database `database` makes in its folder.
+    fn on_database(
+        database: impl FnOnce(&std::path::Path) -> Database,
+        change: impl FnOnce(&mut Settings),
+    ) -> TestCollector {
         let dir = tempfile::tempdir().unwrap();
-        let database = test_database(dir.path());
+        let database = database(dir.path());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -200,6 +213,23 @@ impl TestCollector {
     /// Asks it to stop; `stopped` then waits until it has.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
+    }
+
+    /// Stops the collector and closes its database, keeping its folder (its files, its
+    /// config): what an operator has after stopping the service.
+    pub fn close(mut self) -> tempfile::TempDir {
+        self.begin_shutdown();
+        self.stopped();
+        if let Some(rt) = self.runtime.take() {
+            // From a thread of its own: the caller may be inside a runtime.
+            std::thread::spawn(move || rt.shutdown_timeout(std::time::Duration::from_secs(10)))
+                .join()
+                .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let kept = std::mem::replace(&mut self._dir, dir);
+        drop(self);
+        kept
     }
 
     /// Waits until `run_until_stopped` returned.

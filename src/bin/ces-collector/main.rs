@@ -6,6 +6,7 @@
 mod actions;
 mod alerts;
 mod fleet;
+mod migrate;
 mod notices;
 mod people;
 
@@ -104,6 +105,10 @@ enum Command {
     /// Recount the stored answers and compare them with the rollups every report reads: exit
     /// 0 when they match, 1 with the differences when they do not.
     Verify,
+    /// Copy this SQLite collector's whole state into an empty PostgreSQL database and check
+    /// the copy (rows per table, rollups against a recount); the file is left as it was.
+    /// Stop the collector first.
+    Migrate(migrate::MigrateArgs),
     /// Print the CES report: n, mean, % easy and % difficult per place, question and time,
     /// with totals; with --from and --to, the previous equal period beside them.
     Report {
@@ -210,10 +215,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let command = match command {
+        // Reads the file without opening it as the collector does (which could change it).
+        Command::Migrate(args) => return migrate::migrate(args, &settings).await,
+        other => other,
+    };
     let storage = settings.database.open().await?;
     match command {
-        Command::CheckConfig | Command::Demo { .. } => {
-            unreachable!("handled before the config is read")
+        Command::CheckConfig | Command::Demo { .. } | Command::Migrate(_) => {
+            unreachable!("handled before the database is opened")
         }
         Command::Serve => serve(settings, storage).await?,
         Command::Device(command) => {
@@ -324,7 +334,7 @@ fn stop_on_signal(shutdown: CancellationToken) {
 /// A difference between the rollups and the answers (exit code 1).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct Mismatch(String);
+pub(crate) struct Mismatch(pub(crate) String);
 
 async fn verify(storage: Arc<dyn Storage>) -> anyhow::Result<()> {
     let v = storage.verify_counts().await?;

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod filter;
+pub mod migrate;
 pub mod people;
 pub mod postgres;
 pub mod rollup;
