@@ -47,6 +47,13 @@ impl TestCollector {
         TestCollector::on_database(|dir| Database::Sqlite(dir.join("collector.db")), |_| {})
     }
 
+    /// Another collector on `database` (shared with others), its settings changed by
+    /// `change`.
+    pub fn sharing(database: &Database, change: impl FnOnce(&mut Settings)) -> TestCollector {
+        let database = database.clone();
+        TestCollector::on_database(move |_| database, change)
+    }
+
     /// A collector on the database `database` makes in its folder.
     fn on_database(
         database: impl FnOnce(&std::path::Path) -> Database,

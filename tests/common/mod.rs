@@ -11,6 +11,7 @@ pub mod fault_proxy;
 pub mod fleet;
 pub mod postgres;
 pub mod requests;
+pub mod round_robin;
 pub mod smtp;
 pub mod terminal;
 pub mod webhook;
