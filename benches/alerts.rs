@@ -14,6 +14,9 @@ mod central;
 #[path = "support/measure.rs"]
 #[allow(dead_code)]
 mod measure;
+#[path = "../tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 #[path = "support/year.rs"]
 #[allow(dead_code)]
 mod year;
@@ -25,7 +28,7 @@ use std::time::{Duration, Instant};
 use central::Central;
 use ces_kiosk::collector::alert::rule::{Condition, Rule, Share};
 use ces_kiosk::collector::alert::settings::{AlertSettings, Format, Hidden, Webhook};
-use ces_kiosk::collector::storage::{NewDevice, Storage};
+use ces_kiosk::collector::storage::NewDevice;
 use ces_kiosk::credential::{Credential, Kind};
 use jiff::ToSpan;
 

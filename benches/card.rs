@@ -21,6 +21,9 @@ mod central;
 #[path = "support/measure.rs"]
 #[allow(dead_code)]
 mod measure;
+#[path = "../tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 #[path = "support/queue.rs"]
 mod queue;
 

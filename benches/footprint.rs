@@ -16,6 +16,9 @@ mod bare;
 mod central;
 #[path = "support/measure.rs"]
 mod measure;
+#[path = "../tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 #[path = "../tests/common/xvfb.rs"]
 mod xvfb;
 

@@ -16,6 +16,9 @@ mod central;
 #[path = "support/measure.rs"]
 #[allow(dead_code)]
 mod measure;
+#[path = "../tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 #[path = "support/year.rs"]
 #[allow(dead_code)]
 mod year;

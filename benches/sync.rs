@@ -11,13 +11,16 @@ mod central;
 #[path = "support/measure.rs"]
 #[allow(dead_code)]
 mod measure;
+#[path = "../tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 #[path = "support/queue.rs"]
 mod queue;
 
 use std::path::Path;
 use std::time::Instant;
 
-use central::Central;
+use central::{Central, wire_answer};
 use ces_kiosk::credential::Credential;
 use ces_kiosk::survey::{Answer, InputSource};
 use ces_kiosk::sync::batch;
@@ -112,7 +115,7 @@ fn ingest(dir: &Path, devices: usize, batches: usize, size: usize) -> (f64, Vec<
                                 InputSource::Touch,
                                 ces_kiosk::clock::now(),
                             );
-                            wire(&a, (b * size + i + 1) as i64)
+                            wire_answer(&a, (b * size + i + 1) as i64)
                         })
                         .collect();
                     batch::encode(&answers, usize::MAX, &ces_kiosk::clock::now().local).payload
@@ -164,27 +167,4 @@ fn ingest(dir: &Path, devices: usize, batches: usize, size: usize) -> (f64, Vec<
     bench.stop();
     let total = (devices * batches * size) as f64;
     (total / elapsed.as_secs_f64(), latencies)
-}
-
-/// An answer as it goes over the wire, without a database in between.
-fn wire(a: &Answer, seq: i64) -> ces_kiosk::wire::WireAnswer {
-    ces_kiosk::wire::WireAnswer {
-        id: a.id,
-        seq,
-        boot_id: ces_kiosk::clock::boot_id(),
-        device_time: a.time.local.clone(),
-        device_time_ms: a.time.unix_ms,
-        clock_trusted: a.time.trusted,
-        question_id: a.question_id.clone(),
-        question_version: a.question_version,
-        language: a.language.clone(),
-        scale: a.scale,
-        direction: a.scale.direction(),
-        score: a.score,
-        low: a.low,
-        reason: None,
-        suppressed: a.suppressed,
-        input: a.input.as_str().to_owned(),
-        age_ms: None,
-    }
 }

@@ -1,6 +1,7 @@
 //! The collector the benchmarks' terminals talk to: `ces-collector`'s routes on 127.0.0.1:0
-//! with an SQLite file, on a runtime of its own, devices enrolled, an admin token and a
-//! dashboard session, no rate limit.
+//! with an SQLite file (or, with `CES_BENCH_STORAGE=postgres`, a database on a throwaway
+//! PostgreSQL server started from Debian's binaries), on a runtime of its own, devices
+//! enrolled, an admin token and a dashboard session, no rate limit.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use ces_kiosk::collector::alert::settings::AlertSettings;
 use ces_kiosk::collector::dashboard::access;
+use ces_kiosk::collector::database::Database;
+use ces_kiosk::collector::storage::postgres::PgSettings;
 use ces_kiosk::collector::storage::{NewDevice, NewSession, NewUser, Role, SqliteStorage, Storage};
 use ces_kiosk::collector::{Collector, Limits, Settings};
 use ces_kiosk::credential::hash_text;
@@ -25,7 +28,9 @@ pub struct Central {
     /// A dashboard admin's session cookie (`ces_session=…`).
     pub session: String,
     /// Its storage, for what a benchmark does beside the HTTP routes.
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn Storage>,
+    /// Where its data is.
+    pub database: Database,
     runtime: tokio::runtime::Runtime,
     shutdown: CancellationToken,
 }
@@ -37,6 +42,14 @@ impl Central {
             .into_iter()
             .map(|id| (id, "bench-site".to_owned(), "bench-desk".to_owned()));
         Central::start_fleet(dir, devices, true)
+    }
+
+    /// A collector on `database` with `devices` (id, site, touchpoint) enrolled.
+    pub fn start_on(
+        database: Database,
+        devices: impl IntoIterator<Item = (String, String, String)>,
+    ) -> Central {
+        Central::start_with(database, devices, true, AlertSettings::default())
     }
 
     /// A collector with its database in `dir` and `devices` (id, site, touchpoint)
@@ -56,14 +69,27 @@ impl Central {
         rollups: bool,
         alerts: AlertSettings,
     ) -> Central {
-        let db = dir.join("collector.db");
-        let storage = if rollups {
-            SqliteStorage::open(&db)
-        } else {
-            SqliteStorage::open_without_rollups(&db)
-        };
-        let storage = Arc::new(storage.expect("the collector database"));
+        Central::start_with(bench_database(dir), devices, rollups, alerts)
+    }
+
+    fn start_with(
+        database: Database,
+        devices: impl IntoIterator<Item = (String, String, String)>,
+        rollups: bool,
+        alerts: AlertSettings,
+    ) -> Central {
         let runtime = runtime();
+        let storage: Arc<dyn Storage> = match (&database, rollups) {
+            (_, true) => runtime
+                .block_on(database.open())
+                .expect("the collector database"),
+            (Database::Sqlite(db), false) => {
+                Arc::new(SqliteStorage::open_without_rollups(db).expect("the collector database"))
+            }
+            (Database::Postgres(_), false) => {
+                panic!("answers are stored without rollups on SQLite only (use --with-only)")
+            }
+        };
         let admin = Credential::generate(Kind::Admin);
         let (credentials, session) = runtime.block_on(async {
             let mut credentials = vec![];
@@ -85,13 +111,39 @@ impl Central {
                 .expect("admin token added");
             (credentials, dashboard_session(storage.as_ref()).await)
         });
-        let (url, shutdown) = serve(&runtime, db, storage.clone(), alerts);
+        let (url, shutdown) = serve(&runtime, &database, storage.clone(), alerts);
         Central {
             url,
             credentials,
             admin,
             session,
             storage,
+            database,
+            runtime,
+            shutdown,
+        }
+    }
+
+    /// Another collector on the same database, with the same devices, token and session:
+    /// as a second collector behind a load balancer.
+    pub fn another(&self) -> Central {
+        let runtime = runtime();
+        let storage = runtime
+            .block_on(self.database.open())
+            .expect("the collector database");
+        let (url, shutdown) = serve(
+            &runtime,
+            &self.database,
+            storage.clone(),
+            AlertSettings::default(),
+        );
+        Central {
+            url,
+            credentials: self.credentials.clone(),
+            admin: self.admin.clone(),
+            session: self.session.clone(),
+            storage,
+            database: self.database.clone(),
             runtime,
             shutdown,
         }
@@ -100,11 +152,13 @@ impl Central {
     /// Stops it and starts a collector with `alerts` on the same database (in `dir`), its
     /// devices, token and session kept.
     pub fn restart(self, dir: &Path, alerts: AlertSettings) -> Central {
+        let _ = dir;
         let Central {
             credentials,
             admin,
             session,
             storage,
+            database,
             runtime: old,
             shutdown,
             ..
@@ -112,16 +166,18 @@ impl Central {
         shutdown.cancel();
         drop(storage);
         old.shutdown_timeout(Duration::from_secs(5));
-        let db = dir.join("collector.db");
-        let storage = Arc::new(SqliteStorage::open(&db).expect("the collector database"));
         let runtime = runtime();
-        let (url, shutdown) = serve(&runtime, db, storage.clone(), alerts);
+        let storage = runtime
+            .block_on(database.open())
+            .expect("the collector database");
+        let (url, shutdown) = serve(&runtime, &database, storage.clone(), alerts);
         Central {
             url,
             credentials,
             admin,
             session,
             storage,
+            database,
             runtime,
             shutdown,
         }
@@ -139,6 +195,26 @@ impl Central {
     }
 }
 
+/// Whether the benchmark runs on PostgreSQL (`CES_BENCH_STORAGE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("CES_BENCH_STORAGE").as_deref() == Ok("postgres")
+}
+
+/// A new database for a benchmark's collector: `dir/collector.db`, or a new database on
+/// the throwaway PostgreSQL server.
+fn bench_database(dir: &Path) -> Database {
+    if on_postgres() {
+        Database::Postgres(PgSettings {
+            url: super::postgres::database(),
+            password_file: None,
+            ca_file: None,
+            pool_size: 16,
+        })
+    } else {
+        Database::Sqlite(dir.join("collector.db"))
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -150,11 +226,11 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Serves `storage` on 127.0.0.1:0 without rate limits; returns its URL and how to stop it.
 fn serve(
     runtime: &tokio::runtime::Runtime,
-    db: std::path::PathBuf,
-    storage: Arc<SqliteStorage>,
+    database: &Database,
+    storage: Arc<dyn Storage>,
     alerts: AlertSettings,
 ) -> (String, CancellationToken) {
-    let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), db);
+    let mut settings = Settings::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), database.clone());
     settings.limits = Limits {
         device_requests_per_second: 1_000_000,
         device_burst: 1_000_000,
@@ -175,7 +251,7 @@ fn serve(
 
 /// A dashboard admin `bench` with a session, as logging in would make them; returns the
 /// session cookie.
-async fn dashboard_session(storage: &SqliteStorage) -> String {
+async fn dashboard_session(storage: &dyn Storage) -> String {
     let code = access::random_token();
     let user = NewUser {
         name: "bench".into(),
@@ -207,4 +283,27 @@ async fn dashboard_session(storage: &SqliteStorage) -> String {
     };
     storage.start_session(session).await.expect("a session");
     format!("{}={id}", access::SESSION)
+}
+
+/// An answer as it goes over the wire, without a database in between.
+pub fn wire_answer(a: &ces_kiosk::survey::Answer, seq: i64) -> ces_kiosk::wire::WireAnswer {
+    ces_kiosk::wire::WireAnswer {
+        id: a.id,
+        seq,
+        boot_id: ces_kiosk::clock::boot_id(),
+        device_time: a.time.local.clone(),
+        device_time_ms: a.time.unix_ms,
+        clock_trusted: a.time.trusted,
+        question_id: a.question_id.clone(),
+        question_version: a.question_version,
+        language: a.language.clone(),
+        scale: a.scale,
+        direction: a.scale.direction(),
+        score: a.score,
+        low: a.low,
+        reason: None,
+        suppressed: a.suppressed,
+        input: a.input.as_str().to_owned(),
+        age_ms: None,
+    }
 }

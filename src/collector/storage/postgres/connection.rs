@@ -22,7 +22,8 @@ pub struct PgSettings {
     /// A PEM file of CA certificates trusted for the database's TLS certificate, beside
     /// the system's.
     pub ca_file: Option<PathBuf>,
-    /// Connections in the pool.
+    /// Connections for uploads and changes; a quarter as many more (at least 2) are kept
+    /// for reads.
     pub pool_size: usize,
 }
 

@@ -54,7 +54,15 @@ const SENDER_LOOK_MS: i64 = 5_000;
 
 /// The collector's PostgreSQL database.
 pub struct PgStorage {
+    /// Connections for uploads, heartbeats and every change.
     pool: Pool,
+    /// Connections kept for reads (dashboard pages, reports, exports, sessions), so that
+    /// a read never queues behind a herd of uploads.
+    reads: Pool,
+    /// Batches stored at once. Each is one statement that keeps the database's CPU busy;
+    /// more at once would only queue inside the database, where reads would wait behind
+    /// them. The others wait here, in order.
+    ingest: tokio::sync::Semaphore,
     /// Per channel, the connection holding its sender lock while this collector sends its
     /// deliveries.
     senders: tokio::sync::Mutex<HashMap<String, Option<deadpool_postgres::Client>>>,
@@ -63,8 +71,16 @@ pub struct PgStorage {
 impl PgStorage {
     /// Connects to the database the settings name and brings its schema up to date.
     pub async fn open(settings: &PgSettings) -> Result<PgStorage, StorageError> {
+        // A quarter of the connections again for reads, and as many batches at once.
+        let quarter = (settings.pool_size / 4).max(2);
+        let readers = PgSettings {
+            pool_size: quarter,
+            ..settings.clone()
+        };
         let storage = PgStorage {
             pool: pool(settings)?,
+            reads: pool(&readers)?,
+            ingest: tokio::sync::Semaphore::new(quarter),
             senders: tokio::sync::Mutex::default(),
         };
         let mut client = storage.client().await?;
@@ -73,13 +89,22 @@ impl PgStorage {
         Ok(storage)
     }
 
-    /// A pooled connection.
+    /// A pooled connection for writes.
     async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
-        self.pool.get().await.map_err(|e| match e {
-            PoolError::Backend(e) => pg_error(e),
-            other => StorageError::Unavailable(format!("no database connection: {other}")),
-        })
+        connection(&self.pool).await
     }
+
+    /// A pooled connection for reads.
+    async fn reader(&self) -> Result<deadpool_postgres::Client, StorageError> {
+        connection(&self.reads).await
+    }
+}
+
+async fn connection(pool: &Pool) -> Result<deadpool_postgres::Client, StorageError> {
+    pool.get().await.map_err(|e| match e {
+        PoolError::Backend(e) => pg_error(e),
+        other => StorageError::Unavailable(format!("no database connection: {other}")),
+    })
 }
 
 #[async_trait]
@@ -96,6 +121,11 @@ impl Storage for PgStorage {
     }
 
     async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
+        let _turn = self
+            .ingest
+            .acquire()
+            .await
+            .map_err(|_| StorageError::Unavailable("the collector is stopping".into()))?;
         answers::store_batch(&self.client().await?, &batch).await
     }
 
@@ -112,7 +142,7 @@ impl Storage for PgStorage {
     }
 
     async fn devices(&self, skew_flag_ms: i64) -> Result<Vec<DeviceStatus>, StorageError> {
-        fleet::devices(&self.client().await?, skew_flag_ms).await
+        fleet::devices(&self.reader().await?, skew_flag_ms).await
     }
 
     async fn add_admin_token(
@@ -155,7 +185,7 @@ impl Storage for PgStorage {
     }
 
     async fn site_config(&self, site: &str) -> Result<Option<SurveyConfig>, StorageError> {
-        fleet::site_config(&self.client().await?, site).await
+        fleet::site_config(&self.reader().await?, site).await
     }
 
     async fn export(
@@ -163,20 +193,30 @@ impl Storage for PgStorage {
         filter: AnswerFilter,
         rows: mpsc::Sender<ExportRow>,
     ) -> Result<(), StorageError> {
-        answers::export(&self.client().await?, &filter, &rows).await
+        answers::export(&self.reader().await?, &filter, &rows).await
     }
 
     async fn verify_counts(&self) -> Result<Verification, StorageError> {
         // One snapshot for the answers and every rollup table.
-        transaction!(self, tx => verify::verify_counts(&tx))
+        let mut client = self.reader().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg_error)?;
+        let verification = verify::verify_counts(&tx).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(verification)
     }
 
     async fn report_counts(&self, query: CountQuery) -> Result<Vec<GroupCounts>, StorageError> {
-        report::report_counts(&self.client().await?, &query).await
+        report::report_counts(&self.reader().await?, &query).await
     }
 
     async fn reason_counts(&self, filter: AnswerFilter) -> Result<Vec<ReasonCount>, StorageError> {
-        report::reason_counts(&self.client().await?, &filter).await
+        report::reason_counts(&self.reader().await?, &filter).await
     }
 
     async fn add_user(&self, user: NewUser) -> Result<(), StorageError> {
@@ -184,7 +224,7 @@ impl Storage for PgStorage {
     }
 
     async fn users(&self) -> Result<Vec<User>, StorageError> {
-        people::users(&self.client().await?).await
+        people::users(&self.reader().await?).await
     }
 
     async fn disable_user(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
@@ -210,7 +250,7 @@ impl Storage for PgStorage {
     }
 
     async fn login_account(&self, name: &str) -> Result<Option<LoginAccount>, StorageError> {
-        people::login_account(&self.client().await?, name).await
+        people::login_account(&self.reader().await?, name).await
     }
 
     async fn login_failed(
@@ -232,7 +272,7 @@ impl Storage for PgStorage {
         id_hash: &str,
         now_ms: i64,
     ) -> Result<Option<SessionUser>, StorageError> {
-        people::session(&self.client().await?, id_hash, now_ms).await
+        people::session(&self.reader().await?, id_hash, now_ms).await
     }
 
     async fn end_session(&self, id_hash: &str) -> Result<(), StorageError> {
@@ -244,7 +284,7 @@ impl Storage for PgStorage {
     }
 
     async fn sites(&self) -> Result<Vec<SiteHours>, StorageError> {
-        alerts::sites(&self.client().await?).await
+        alerts::sites(&self.reader().await?).await
     }
 
     async fn add_alert_rule(&self, rule: Rule, at_ms: i64) -> Result<i64, StorageError> {
@@ -252,7 +292,7 @@ impl Storage for PgStorage {
     }
 
     async fn alert_rules(&self) -> Result<Vec<Rule>, StorageError> {
-        alerts::rules(&self.client().await?).await
+        alerts::rules(&self.reader().await?).await
     }
 
     async fn remove_alert_rule(&self, name: &str, at_ms: i64) -> Result<(), StorageError> {
@@ -264,11 +304,11 @@ impl Storage for PgStorage {
     }
 
     async fn alerts(&self, filter: AlertFilter) -> Result<Vec<AlertView>, StorageError> {
-        alerts::alerts(&self.client().await?, &filter).await
+        alerts::alerts(&self.reader().await?, &filter).await
     }
 
     async fn alert(&self, id: i64) -> Result<Option<AlertView>, StorageError> {
-        alerts::alert_view(&self.client().await?, id).await
+        alerts::alert_view(&self.reader().await?, id).await
     }
 
     async fn acknowledge_alert(
@@ -310,11 +350,11 @@ impl Storage for PgStorage {
     }
 
     async fn action(&self, id: i64) -> Result<Option<Action>, StorageError> {
-        actions::one(&self.client().await?, id).await
+        actions::one(&self.reader().await?, id).await
     }
 
     async fn actions(&self, filter: ActionFilter) -> Result<Vec<Action>, StorageError> {
-        actions::list(&self.client().await?, &filter).await
+        actions::list(&self.reader().await?, &filter).await
     }
 
     async fn queue_summary(

@@ -64,7 +64,7 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<i32>, StorageError> {
 }
 
 /// The schema of SQLite's V1 to V8 in one step.
-const V1: &str = "
+const V1: &str = r#"
 CREATE TABLE devices (
     id                    text PRIMARY KEY,
     site                  text NOT NULL,
@@ -148,33 +148,38 @@ CREATE TABLE survey_configs (
 CREATE INDEX survey_configs_by_device ON survey_configs (device_id, version);
 CREATE INDEX survey_configs_by_site ON survey_configs (site, version);
 
--- Rollups, kept in the transaction that stores the answers (see sqlite/schema.rs).
+-- Rollups, kept in the statement that stores the answers (see sqlite/schema.rs). Their text
+-- sorts byte by byte, as reports order and page their groups: their keys' indexes serve the
+-- ORDER BY of a page.
 CREATE TABLE answer_counts (
-    local_date       text NOT NULL,
-    site             text NOT NULL,
-    touchpoint       text NOT NULL,
-    device_id        text NOT NULL,
-    question_id      text NOT NULL,
+    local_date       text COLLATE "C" NOT NULL,
+    site             text COLLATE "C" NOT NULL,
+    touchpoint       text COLLATE "C" NOT NULL,
+    device_id        text COLLATE "C" NOT NULL,
+    question_id      text COLLATE "C" NOT NULL,
     question_version integer NOT NULL,
-    scale            text NOT NULL,
-    direction        text NOT NULL,
+    scale            text COLLATE "C" NOT NULL,
+    direction        text COLLATE "C" NOT NULL,
     local_hour       smallint NOT NULL,
     score            smallint NOT NULL,
     suppressed       boolean NOT NULL,
-    reason           text NOT NULL,
+    reason           text COLLATE "C" NOT NULL,
     n                bigint NOT NULL CHECK (n > 0),
     PRIMARY KEY (local_date, site, touchpoint, device_id, question_id, question_version, scale,
         direction, local_hour, score, suppressed, reason)
 );
 
+-- One place's rows over a period (a place's page, its reasons, its hours of the day).
+CREATE INDEX answer_counts_by_place ON answer_counts (site, touchpoint, local_date);
+
 CREATE TABLE day_counts (
-    local_date       text NOT NULL,
-    site             text NOT NULL,
-    touchpoint       text NOT NULL,
-    question_id      text NOT NULL,
+    local_date       text COLLATE "C" NOT NULL,
+    site             text COLLATE "C" NOT NULL,
+    touchpoint       text COLLATE "C" NOT NULL,
+    question_id      text COLLATE "C" NOT NULL,
     question_version integer NOT NULL,
-    scale            text NOT NULL,
-    direction        text NOT NULL,
+    scale            text COLLATE "C" NOT NULL,
+    direction        text COLLATE "C" NOT NULL,
     n1 bigint NOT NULL, n2 bigint NOT NULL, n3 bigint NOT NULL, n4 bigint NOT NULL,
     n5 bigint NOT NULL, n6 bigint NOT NULL, n7 bigint NOT NULL,
     suppressed       bigint NOT NULL,
@@ -184,12 +189,12 @@ CREATE TABLE day_counts (
 CREATE INDEX day_counts_by_place ON day_counts (site, touchpoint, local_date);
 
 CREATE TABLE site_day_counts (
-    local_date       text NOT NULL,
-    site             text NOT NULL,
-    question_id      text NOT NULL,
+    local_date       text COLLATE "C" NOT NULL,
+    site             text COLLATE "C" NOT NULL,
+    question_id      text COLLATE "C" NOT NULL,
     question_version integer NOT NULL,
-    scale            text NOT NULL,
-    direction        text NOT NULL,
+    scale            text COLLATE "C" NOT NULL,
+    direction        text COLLATE "C" NOT NULL,
     n1 bigint NOT NULL, n2 bigint NOT NULL, n3 bigint NOT NULL, n4 bigint NOT NULL,
     n5 bigint NOT NULL, n6 bigint NOT NULL, n7 bigint NOT NULL,
     suppressed       bigint NOT NULL,
@@ -197,13 +202,13 @@ CREATE TABLE site_day_counts (
 );
 
 CREATE TABLE hour_counts (
-    month            text NOT NULL,
-    site             text NOT NULL,
-    touchpoint       text NOT NULL,
-    question_id      text NOT NULL,
+    month            text COLLATE "C" NOT NULL,
+    site             text COLLATE "C" NOT NULL,
+    touchpoint       text COLLATE "C" NOT NULL,
+    question_id      text COLLATE "C" NOT NULL,
     question_version integer NOT NULL,
-    scale            text NOT NULL,
-    direction        text NOT NULL,
+    scale            text COLLATE "C" NOT NULL,
+    direction        text COLLATE "C" NOT NULL,
     weekday          smallint NOT NULL CHECK (weekday BETWEEN 1 AND 7),
     local_hour       smallint NOT NULL,
     n1 bigint NOT NULL, n2 bigint NOT NULL, n3 bigint NOT NULL, n4 bigint NOT NULL,
@@ -214,13 +219,13 @@ CREATE TABLE hour_counts (
 );
 
 CREATE TABLE month_counts (
-    month            text NOT NULL,                -- YYYY-MM of the local date
-    question_id      text NOT NULL,
+    month            text COLLATE "C" NOT NULL,                -- YYYY-MM of the local date
+    question_id      text COLLATE "C" NOT NULL,
     question_version integer NOT NULL,
-    scale            text NOT NULL,
-    direction        text NOT NULL,
-    site             text NOT NULL,
-    touchpoint       text NOT NULL,
+    scale            text COLLATE "C" NOT NULL,
+    direction        text COLLATE "C" NOT NULL,
+    site             text COLLATE "C" NOT NULL,
+    touchpoint       text COLLATE "C" NOT NULL,
     n1 bigint NOT NULL, n2 bigint NOT NULL, n3 bigint NOT NULL, n4 bigint NOT NULL,
     n5 bigint NOT NULL, n6 bigint NOT NULL, n7 bigint NOT NULL,
     suppressed       bigint NOT NULL,
@@ -228,14 +233,14 @@ CREATE TABLE month_counts (
 );
 
 CREATE TABLE reason_month_counts (
-    site             text NOT NULL,
-    touchpoint       text NOT NULL,
-    month            text NOT NULL,                -- YYYY-MM of the local date
-    question_id      text NOT NULL,
+    site             text COLLATE "C" NOT NULL,
+    touchpoint       text COLLATE "C" NOT NULL,
+    month            text COLLATE "C" NOT NULL,                -- YYYY-MM of the local date
+    question_id      text COLLATE "C" NOT NULL,
     question_version integer NOT NULL,
-    scale            text NOT NULL,
-    direction        text NOT NULL,
-    reason           text NOT NULL CHECK (reason <> ''),
+    scale            text COLLATE "C" NOT NULL,
+    direction        text COLLATE "C" NOT NULL,
+    reason           text COLLATE "C" NOT NULL CHECK (reason <> ''),
     n                bigint NOT NULL CHECK (n > 0),
     PRIMARY KEY (site, touchpoint, month, question_id, question_version, scale, direction,
         reason)
@@ -284,8 +289,8 @@ CREATE TABLE sites (
 
 CREATE TABLE live_counts (
     minute      bigint NOT NULL,                   -- Unix time in minutes
-    site        text NOT NULL,
-    touchpoint  text NOT NULL,
+    site        text COLLATE "C" NOT NULL,
+    touchpoint  text COLLATE "C" NOT NULL,
     counted     bigint NOT NULL,
     difficult   bigint NOT NULL,
     easy        bigint NOT NULL,
@@ -363,4 +368,4 @@ CREATE TABLE actions (
 );
 
 CREATE INDEX actions_by_place ON actions (site, touchpoint, taken_on);
-";
+"#;
