@@ -14,6 +14,7 @@ mod fleet;
 mod outbox;
 mod people;
 mod report;
+mod round;
 pub mod schema;
 mod verify;
 
@@ -300,7 +301,7 @@ impl Storage for PgStorage {
     }
 
     async fn alert_round(&self, now_ms: i64, channels: Vec<String>) -> Result<usize, StorageError> {
-        transaction!(self, tx => alerts::round(&tx, now_ms, &channels))
+        transaction!(self, tx => round::round(&tx, now_ms, &channels))
     }
 
     async fn alerts(&self, filter: AlertFilter) -> Result<Vec<AlertView>, StorageError> {
