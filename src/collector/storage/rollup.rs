@@ -1,10 +1,13 @@
 //! How a report is read from the rollups, whichever the backend: the smallest table that
-//! holds what it asks for ([`RollupTable`]), and the columns its groups are keyed, sorted
-//! and paged by ([`Layout`]).
+//! holds what it asks for ([`RollupTable`]), the columns its groups are keyed, sorted and
+//! paged by ([`Layout`]), and a period's whole months with the days around them
+//! ([`Months`]).
 
 use std::collections::BTreeMap;
 
-use super::{CountQuery, GroupCounts, Grouping, TimeSplit};
+use jiff::civil::Date;
+
+use super::{AnswerFilter, CountQuery, GroupCounts, Grouping, TimeSplit};
 
 /// The rollup table a report reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,4 +205,72 @@ pub fn fine_key(k: &[String]) -> String {
             r => format!(" reason {r}"),
         },
     )
+}
+
+/// The whole months of a period, read from a monthly table, and the days before and after
+/// them, read from a daily one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Months {
+    /// First and last whole month (`YYYY-MM`), or `None` for the first or last stored.
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// The days outside them, as (from, to).
+    pub days: Vec<(String, String)>,
+}
+
+impl Months {
+    /// The split for a report of one site's or place's hours of the day spanning at least
+    /// one whole month; `None` for any other report.
+    pub fn of(q: &CountQuery) -> Option<Months> {
+        let f = &q.filter;
+        let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
+        if q.time != TimeSplit::Hour || !one_place || q.page.is_some() {
+            return None;
+        }
+        Months::within(f)
+    }
+
+    /// The whole months between the filter's dates (open ends reach the first or last
+    /// stored), and the days before and after them; `None` without a whole month.
+    pub fn within(f: &AnswerFilter) -> Option<Months> {
+        let date = |d: &Option<String>| -> Option<Option<Date>> {
+            match d {
+                None => Some(None),
+                Some(d) => d.parse().ok().map(Some),
+            }
+        };
+        let (from, to) = (date(&f.from)?, date(&f.to)?);
+        let first = match from {
+            Some(d) if d.day() == 1 => Some(d),
+            Some(d) => Some(d.last_of_month().tomorrow().ok()?),
+            None => None,
+        };
+        let last = match to {
+            Some(d) if d == d.last_of_month() => Some(d),
+            Some(d) => Some(d.first_of_month().yesterday().ok()?),
+            None => None,
+        };
+        if let (Some(a), Some(b)) = (first, last)
+            && a > b
+        {
+            return None; // no whole month inside
+        }
+        let mut days = Vec::new();
+        if let (Some(from), Some(first)) = (from, first)
+            && from < first
+        {
+            days.push((from.to_string(), first.yesterday().ok()?.to_string()));
+        }
+        if let (Some(to), Some(last)) = (to, last)
+            && last < to
+        {
+            days.push((last.tomorrow().ok()?.to_string(), to.to_string()));
+        }
+        let month = |d: Date| d.strftime("%Y-%m").to_string();
+        Some(Months {
+            first: first.map(month),
+            last: last.map(month),
+            days,
+        })
+    }
 }

@@ -1,7 +1,7 @@
 //! Reading the rollups for a report on PostgreSQL: the smallest table that holds what it
 //! asks for ([`RollupTable`]), grouped by the database, pages cut in the order of the
-//! groups' keys (text byte by byte, as on SQLite); the weekday × hour heatmap from the
-//! per-hour rows; the follow-up reasons.
+//! groups' keys (text byte by byte, as on SQLite); a whole period's whole months from the
+//! monthly rollup; the weekday × hour heatmap from the per-hour rows; the follow-up reasons.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use super::connection::{named, unsigned};
 use super::pg_error;
 use crate::collector::storage::filter::{Given, ranked};
-use crate::collector::storage::rollup::{Bound, Layout, RollupTable, merged};
+use crate::collector::storage::rollup::{Bound, Layout, Months, RollupTable, merged};
 use crate::collector::storage::{
     AnswerFilter, CountQuery, GroupCounts, ReasonCount, StorageError, TimeSplit,
 };
@@ -82,6 +82,10 @@ pub async fn report_counts(
     }
     let table = RollupTable::for_query(q);
     let layout = Layout::of(q);
+    let per_day = q.time == TimeSplit::None && table != RollupTable::Fine && q.page.is_none();
+    if let Some(months) = Months::within(&q.filter).filter(|_| per_day) {
+        return by_whole_months(c, q, table, &layout, &months).await;
+    }
     let shown = Layout::shown;
     let key: Vec<String> = layout.key.iter().map(|k| sorted(k)).collect();
     let key = key.join(", ");
@@ -129,6 +133,62 @@ pub async fn report_counts(
     } else {
         merged(groups)
     })
+}
+
+/// A whole period of the fleet, a site or a touchpoint: its whole months from `month_counts`
+/// (a row per touchpoint and month), the days before and after them from `table`.
+async fn by_whole_months(
+    c: &impl GenericClient,
+    q: &CountQuery,
+    table: RollupTable,
+    layout: &Layout,
+    months: &Months,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let place = q.filter.place_only();
+    let mut params = Params::default();
+    let columns = format!(
+        "{}, {}, question_id, question_version, scale, direction, n1, n2, n3, n4, n5, n6, n7,
+            suppressed",
+        if layout.site { "site" } else { "NULL::text AS site" },
+        if layout.touchpoint {
+            "touchpoint"
+        } else {
+            "NULL::text AS touchpoint"
+        },
+    );
+    let mut conditions = params.filter(&place);
+    if let Some(first) = &months.first {
+        conditions.push(format!("month >= {}", params.push(first.clone())));
+    }
+    if let Some(last) = &months.last {
+        conditions.push(format!("month <= {}", params.push(last.clone())));
+    }
+    let mut parts = vec![format!(
+        "SELECT {columns} FROM month_counts {}",
+        filtered(&conditions)
+    )];
+    for (from, to) in &months.days {
+        let edge = AnswerFilter {
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            ..place.clone()
+        };
+        let conditions = params.filter(&edge);
+        parts.push(format!(
+            "SELECT {columns} FROM {} {}",
+            table.name(),
+            filtered(&conditions)
+        ));
+    }
+    let sql = format!(
+        "SELECT site, touchpoint, NULL::text, question_id, question_version, scale, direction,
+            NULL::text, NULL::smallint, {}
+         FROM ({}) AS parts
+         GROUP BY site, touchpoint, question_id, question_version, scale, direction",
+        sums(RollupTable::TouchpointDays),
+        parts.join(" UNION ALL "),
+    );
+    Ok(merged(read_groups(c, &sql, &params).await?))
 }
 
 /// Counts per weekday and hour of the day, from the per-hour rows.

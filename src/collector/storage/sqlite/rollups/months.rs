@@ -9,78 +9,10 @@ use rusqlite::types::Value;
 use super::super::read::filter_conditions;
 use super::read::{Table, from_table, period_end, source, sums};
 use super::rows::{read_groups, read_summed};
-use crate::collector::storage::rollup::merged;
+use crate::collector::storage::rollup::{Months, merged};
 use crate::collector::storage::{
     AnswerFilter, CountQuery, GroupCounts, Grouping, StorageError, TimeSplit,
 };
-
-/// The whole months of a period, read from a monthly table, and the days before and after
-/// them, read from a daily one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Months {
-    /// First and last whole month (`YYYY-MM`), or `None` for the first or last stored.
-    pub(super) first: Option<String>,
-    pub(super) last: Option<String>,
-    /// The days outside them, as (from, to).
-    pub(super) days: Vec<(String, String)>,
-}
-
-impl Months {
-    /// The split for a report of one site's or place's hours of the day spanning at least
-    /// one whole month; `None` for any other report.
-    pub(super) fn of(q: &CountQuery) -> Option<Months> {
-        let f = &q.filter;
-        let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
-        if q.time != TimeSplit::Hour || !one_place || q.page.is_some() {
-            return None;
-        }
-        Months::within(f)
-    }
-
-    /// The whole months between the filter's dates (open ends reach the first or last
-    /// stored), and the days before and after them; `None` without a whole month.
-    pub(super) fn within(f: &AnswerFilter) -> Option<Months> {
-        let date = |d: &Option<String>| -> Option<Option<Date>> {
-            match d {
-                None => Some(None),
-                Some(d) => d.parse().ok().map(Some),
-            }
-        };
-        let (from, to) = (date(&f.from)?, date(&f.to)?);
-        let first = match from {
-            Some(d) if d.day() == 1 => Some(d),
-            Some(d) => Some(d.last_of_month().tomorrow().ok()?),
-            None => None,
-        };
-        let last = match to {
-            Some(d) if d == d.last_of_month() => Some(d),
-            Some(d) => Some(d.first_of_month().yesterday().ok()?),
-            None => None,
-        };
-        if let (Some(a), Some(b)) = (first, last)
-            && a > b
-        {
-            return None; // no whole month inside
-        }
-        let mut days = Vec::new();
-        if let (Some(from), Some(first)) = (from, first)
-            && from < first
-        {
-            days.push((from.to_string(), first.yesterday().ok()?.to_string()));
-        }
-        if let (Some(to), Some(last)) = (to, last)
-            && last < to
-        {
-            days.push((last.tomorrow().ok()?.to_string(), to.to_string()));
-        }
-        let month = |d: Date| d.strftime("%Y-%m").to_string();
-        Some(Months {
-            first: first.map(month),
-            last: last.map(month),
-            days,
-        })
-    }
-}
 
 /// The conditions of a filter's place (site, touchpoint, device, a viewer's sites) without
 /// its dates, for reading whole months; their values appended to `values`.

@@ -6,8 +6,9 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use super::super::read::filter_conditions;
-use super::months::{Months, by_months, by_whole_months, weekday_hours};
+use super::months::{by_months, by_whole_months, weekday_hours};
 use super::rows::{read_groups, read_summed};
+use crate::collector::storage::rollup::Months;
 use crate::collector::storage::rollup::{Bound, Layout};
 use crate::collector::storage::{AnswerFilter, CountQuery, GroupCounts, StorageError, TimeSplit};
 

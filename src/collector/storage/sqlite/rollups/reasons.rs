@@ -6,9 +6,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::super::read::filter_conditions;
-use super::months::{Months, place_conditions};
+use super::months::place_conditions;
 use super::read::{period_end, place_days};
 use crate::collector::storage::filter::{Given, ranked};
+use crate::collector::storage::rollup::Months;
 use crate::collector::storage::{AnswerFilter, ReasonCount, StorageError};
 use crate::store::text_column;
 
