@@ -53,8 +53,9 @@ fn server_ids() -> Option<(libc::uid_t, libc::gid_t)> {
     Some((entry.pw_uid, entry.pw_gid))
 }
 
-/// A command run as the server's user, ended by SIGTERM when the thread that started it
-/// ends (the server's thread never does: so with the test program).
+/// A command run as the server's user, ended by SIGINT (a fast shutdown, which also ends
+/// its clients' sessions) when the thread that started it ends (the server's thread never
+/// does: so with the test program).
 fn as_server(program: &Path, ids: Option<(libc::uid_t, libc::gid_t)>) -> Command {
     let mut command = Command::new(program);
     unsafe {
@@ -67,7 +68,7 @@ fn as_server(program: &Path, ids: Option<(libc::uid_t, libc::gid_t)>) -> Command
                 return Err(std::io::Error::last_os_error());
             }
             // After the change of user, which clears it.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -149,7 +149,11 @@ async fn by_whole_months(
     let columns = format!(
         "{}, {}, question_id, question_version, scale, direction, n1, n2, n3, n4, n5, n6, n7,
             suppressed",
-        if layout.site { "site" } else { "NULL::text AS site" },
+        if layout.site {
+            "site"
+        } else {
+            "NULL::text AS site"
+        },
         if layout.touchpoint {
             "touchpoint"
         } else {
