@@ -42,8 +42,13 @@ fn add_scores(table: &str) -> String {
 
 /// The statement: the batch as arrays ($1 … $21), the device ($22 … $24), arrival and skew
 /// ($25, $26). Each rollup's rows go in in key order, so that two batches for the same
-/// places take their row locks in the same order.
-fn statement() -> String {
+/// places take their row locks in the same order. Made once.
+fn statement() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(statement_text)
+}
+
+fn statement_text() -> String {
     let horizon = LIVE_HORIZON_MS;
     format!(
         "WITH batch AS (
@@ -264,8 +269,7 @@ pub async fn store_batch(
 ) -> Result<Vec<AnswerResult>, StorageError> {
     let columns = Columns::of(b)?;
     let params = columns.params(b);
-    let sql = statement();
-    let stmt = c.prepare_cached(&sql).await.map_err(pg_error)?;
+    let stmt = c.prepare_cached(statement()).await.map_err(pg_error)?;
     let mut tries = 0;
     let rows = loop {
         tries += 1;
