@@ -77,6 +77,23 @@ fn as_server(program: &Path, ids: Option<(libc::uid_t, libc::gid_t)>) -> Command
     command
 }
 
+/// Throwaway data waits on no disk; `CES_PG_DURABLE=1` keeps PostgreSQL's own defaults
+/// (every commit flushed), for benchmark figures that a production server would see.
+fn durability() -> &'static [&'static str] {
+    if std::env::var("CES_PG_DURABLE").as_deref() == Ok("1") {
+        &[]
+    } else {
+        &[
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]
+    }
+}
+
 fn start() -> Server {
     let bin = bin_dir();
     let ids = server_ids();
@@ -109,9 +126,8 @@ fn start() -> Server {
             .args(["-c", "listen_addresses=127.0.0.1", "-p", &port.to_string()])
             .arg("-k")
             .arg(&socket_dir)
-            // Throwaway data: no waiting on the disk.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+            .args(durability())
+            .args(["-c", "max_connections=300"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
