@@ -1,7 +1,8 @@
 //! Reading the rollups for a report on PostgreSQL: the smallest table that holds what it
 //! asks for ([`RollupTable`]), grouped by the database, pages cut in the order of the
 //! groups' keys (text byte by byte, as on SQLite); a whole period's whole months from the
-//! monthly rollup; the weekday × hour heatmap from the per-hour rows; the follow-up reasons.
+//! monthly rollup; a place's hours of the day and weekday × hour heatmap from `hour_counts`
+//! for whole months and the per-hour rows for the days around them; the follow-up reasons.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -12,7 +13,7 @@ use super::pg_error;
 use crate::collector::storage::filter::{Given, ranked};
 use crate::collector::storage::rollup::{Bound, Layout, Months, RollupTable, merged};
 use crate::collector::storage::{
-    AnswerFilter, CountQuery, GroupCounts, ReasonCount, StorageError, TimeSplit,
+    AnswerFilter, CountQuery, GroupCounts, Grouping, ReasonCount, StorageError, TimeSplit,
 };
 use crate::survey::Scale;
 
@@ -80,6 +81,17 @@ pub async fn report_counts(
     if q.time == TimeSplit::WeekdayHour {
         return weekday_hours(c, q).await;
     }
+    match Months::of(q) {
+        Some(months) => by_months(c, q, &months, false).await,
+        None => from_table(c, q).await,
+    }
+}
+
+/// Score counts from the smallest table that holds what `q` asks for.
+async fn from_table(
+    c: &impl GenericClient,
+    q: &CountQuery,
+) -> Result<Vec<GroupCounts>, StorageError> {
     let table = RollupTable::for_query(q);
     let layout = Layout::of(q);
     let per_day = q.time == TimeSplit::None && table != RollupTable::Fine && q.page.is_none();
@@ -195,8 +207,83 @@ async fn by_whole_months(
     Ok(merged(read_groups(c, &sql, &params).await?))
 }
 
-/// Counts per weekday and hour of the day, from the per-hour rows.
+/// Counts per weekday and hour of the day: a place's whole months from `hour_counts`, the
+/// other days from the per-hour rows.
 async fn weekday_hours(
+    c: &impl GenericClient,
+    q: &CountQuery,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let f = &q.filter;
+    let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
+    match Months::within(f).filter(|m| one_place && m.first.is_some() && m.last.is_some()) {
+        Some(months) => by_months(c, q, &months, true).await,
+        None => weekday_hours_by_date(c, q).await,
+    }
+}
+
+/// A place's hours of the day (and, with `weekdays`, its weekdays): whole months from
+/// `hour_counts`, the days before and after them from the per-hour rows, added up.
+async fn by_months(
+    c: &impl GenericClient,
+    q: &CountQuery,
+    months: &Months,
+    weekdays: bool,
+) -> Result<Vec<GroupCounts>, StorageError> {
+    let f = &q.filter;
+    let mut params = Params::default();
+    let mut conditions = params.filter(&f.place_only());
+    match (&months.first, &months.last) {
+        // Each month looked up by (month, site), as the key is ordered, not the whole range.
+        (Some(first), Some(last)) => conditions.push(format!(
+            "month = ANY(ARRAY(SELECT to_char(m, 'YYYY-MM') FROM generate_series(
+                to_date({}, 'YYYY-MM'), to_date({}, 'YYYY-MM'), interval '1 month') AS m))",
+            params.push(first.clone()),
+            params.push(last.clone()),
+        )),
+        (first, last) => {
+            if let Some(first) = first {
+                conditions.push(format!("month >= {}", params.push(first.clone())));
+            }
+            if let Some(last) = last {
+                conditions.push(format!("month <= {}", params.push(last.clone())));
+            }
+        }
+    }
+    let (place, grouped) = match q.group {
+        Grouping::Question => ("NULL::text, NULL::text", ""),
+        Grouping::Site => ("site, NULL::text", ", site"),
+        _ => ("site, touchpoint", ", site, touchpoint"),
+    };
+    let weekday = if weekdays { ", weekday" } else { "" };
+    let sql = format!(
+        "SELECT {place}, NULL::text, question_id, question_version, scale, direction, NULL::text,
+            local_hour, {}{weekday}
+         FROM hour_counts {}
+         GROUP BY question_id, question_version, scale, direction, local_hour{weekday}{grouped}",
+        sums(RollupTable::TouchpointDays),
+        filtered(&conditions),
+    );
+    let mut groups = read_groups(c, &sql, &params).await?;
+    for (from, to) in &months.days {
+        let part = CountQuery {
+            filter: AnswerFilter {
+                from: Some(from.clone()),
+                to: Some(to.clone()),
+                ..f.clone()
+            },
+            ..q.clone()
+        };
+        groups.extend(if weekdays {
+            weekday_hours_by_date(c, &part).await?
+        } else {
+            from_table(c, &part).await?
+        });
+    }
+    Ok(merged(groups))
+}
+
+/// Counts per weekday and hour of the day, from the per-hour rows.
+async fn weekday_hours_by_date(
     c: &impl GenericClient,
     q: &CountQuery,
 ) -> Result<Vec<GroupCounts>, StorageError> {
