@@ -5,6 +5,7 @@
 //! - [`survey`]: questions, scales and answers; pure domain types.
 //! - [`config`]: the one TOML config file, parsed and validated once.
 //! - [`clock`]: wall time, clock trust and boot id as stored with each answer.
+//! - [`recording`]: what the screen flow asks of the answer store and what it replies.
 //! - [`store`]: the only code that touches SQLite; its own writer thread.
 //! - [`kiosk`]: the screen flow as a pure state machine (taps in, effects out).
 //! - `ui` (feature `ui`): the only code that touches generated Slint types.
@@ -36,6 +37,7 @@ pub mod doctor;
 pub mod enrolment;
 pub mod kiosk;
 pub mod logging;
+pub mod recording;
 pub mod service;
 pub mod staff;
 pub mod status;

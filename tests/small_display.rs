@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use ces_kiosk::display::framebuffer::{Framebuffer, Geometry};
-use ces_kiosk::display::{Canvas, Layout, Panel, PngPanel, SyncMark, View};
+use ces_kiosk::display::{Canvas, Layout, Panel, PngPanel, SyncMark, View, render};
 use ces_kiosk::kiosk::Screen;
 use ces_kiosk::survey::Scale;
 
@@ -93,7 +93,7 @@ fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 fn check(layout: Layout) {
     let update = std::env::var_os("CES_UPDATE_SCREENSHOTS").is_some();
     for (name, view) in screens(layout) {
-        let canvas = layout.render(&view);
+        let canvas = render(layout, &view);
         assert_eq!((canvas.width(), canvas.height()), layout.size());
         let path = reference(layout, name);
         if update {
@@ -131,7 +131,7 @@ fn screens_differ_from_each_other() {
     for layout in [Layout::Colour320x240, Layout::Mono128x64] {
         let drawn: Vec<Canvas> = screens(layout)
             .iter()
-            .map(|(_, v)| layout.render(v))
+            .map(|(_, v)| render(layout, v))
             .collect();
         for (i, a) in drawn.iter().enumerate() {
             for b in &drawn[i + 1..] {
@@ -144,7 +144,7 @@ fn screens_differ_from_each_other() {
 #[test]
 fn the_mono_layout_uses_only_black_and_white() {
     for (_, v) in screens(Layout::Mono128x64) {
-        let c = Layout::Mono128x64.render(&v);
+        let c = render(Layout::Mono128x64, &v);
         let bytes = c.rgb_bytes();
         assert!(bytes.iter().all(|&b| b == 0 || b == 255));
     }
@@ -159,7 +159,7 @@ fn a_png_panel_writes_the_screen_it_is_shown() {
     panel.show(&v).unwrap();
     let (w, h, pixels) = decode(&std::fs::read(&path).unwrap());
     assert_eq!((w, h), (128, 64));
-    assert_eq!(pixels, Layout::Mono128x64.render(&v).rgb_bytes());
+    assert_eq!(pixels, render(Layout::Mono128x64, &v).rgb_bytes());
 }
 
 /// A framebuffer device is memory the kernel scans out; a file of the same size stands in
@@ -167,7 +167,7 @@ fn a_png_panel_writes_the_screen_it_is_shown() {
 #[test]
 fn framebuffer_pixels_follow_the_panel_format() {
     let (_, v) = screens(Layout::Colour320x240).remove(0);
-    let canvas = Layout::Colour320x240.render(&v);
+    let canvas = render(Layout::Colour320x240, &v);
     let dir = tempfile::tempdir().unwrap();
 
     // 16 bits RGB565, rows padded beyond 320 pixels.
@@ -246,7 +246,7 @@ fn framebuffer_pixels_follow_the_panel_format() {
 #[test]
 fn a_monochrome_framebuffer_gets_one_bit_per_pixel() {
     let (_, v) = screens(Layout::Mono128x64).remove(0);
-    let canvas = Layout::Mono128x64.render(&v);
+    let canvas = render(Layout::Mono128x64, &v);
     let g = Geometry {
         width: 128,
         height: 64,

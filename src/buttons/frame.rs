@@ -13,8 +13,8 @@ pub const MAX_FRAME: usize = 80;
 /// CRC-8 with polynomial 0x07, initial value 0 (CRC-8/SMBUS): a few lines of C on any box.
 const CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
 
-/// The highest button number a box may send.
-pub const MAX_BUTTON: u8 = 9;
+/// The highest button number a box may send (the config's limit on a box's buttons).
+pub use crate::config::MAX_BUTTON;
 
 /// One message of the protocol, in either direction.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,8 +8,45 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Checker, ConfigError};
-use crate::display::Layout;
 use crate::survey::Survey;
+
+/// A small-display layout; the panel must be at least this large.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// 320×240 colour (SPI TFTs such as ILI9341 panels, small HDMI screens).
+    Colour320x240,
+    /// 128×64 monochrome (SSD1306/SH1106 OLEDs).
+    Mono128x64,
+}
+
+impl Layout {
+    pub const NAMES: [&str; 2] = ["colour-320x240", "mono-128x64"];
+
+    pub fn from_name(name: &str) -> Option<Layout> {
+        match name {
+            "colour-320x240" => Some(Layout::Colour320x240),
+            "mono-128x64" => Some(Layout::Mono128x64),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Colour320x240 => Layout::NAMES[0],
+            Layout::Mono128x64 => Layout::NAMES[1],
+        }
+    }
+
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Layout::Colour320x240 => (320, 240),
+            Layout::Mono128x64 => (128, 64),
+        }
+    }
+}
+
+/// The most buttons a box has: the highest button number the button protocol carries.
+pub const MAX_BUTTON: u8 = 9;
 
 /// Where the terminal shows its screens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,7 +247,7 @@ impl Checker<'_> {
                     })?,
             };
             let list = b.scores.get_ref();
-            let max_buttons = usize::from(crate::buttons::frame::MAX_BUTTON);
+            let max_buttons = usize::from(MAX_BUTTON);
             if list.is_empty() || list.len() > max_buttons {
                 return Err(self.err(
                     b.scores.span(),

@@ -20,7 +20,7 @@ use toml::Spanned;
 use crate::survey::Survey;
 
 pub use enrolled::Enrolled;
-pub use hardware::{ButtonBox, Display};
+pub use hardware::{ButtonBox, Display, Layout, MAX_BUTTON};
 pub use survey::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig, with_notice};
 pub use upstream::{Upstream, collector_url};
 

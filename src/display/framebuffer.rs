@@ -126,7 +126,7 @@ impl Framebuffer {
 
 impl Panel for Framebuffer {
     fn show(&mut self, view: &View) -> Result<(), DisplayError> {
-        let bytes = self.geometry.encode(&self.layout.render(view));
+        let bytes = self.geometry.encode(&super::render(self.layout, view));
         self.file
             .write_all_at(&bytes, 0)
             .map_err(|source| DisplayError::Write {

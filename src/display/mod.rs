@@ -13,52 +13,18 @@ use std::path::Path;
 use crate::kiosk::Screen;
 use crate::survey::Scale;
 
+pub use crate::config::Layout;
 pub use canvas::Canvas;
 
-/// A small-display layout; the panel must be at least this large.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    /// 320×240 colour (SPI TFTs such as ILI9341 panels, small HDMI screens).
-    Colour320x240,
-    /// 128×64 monochrome (SSD1306/SH1106 OLEDs).
-    Mono128x64,
-}
-
-impl Layout {
-    pub const NAMES: [&str; 2] = ["colour-320x240", "mono-128x64"];
-
-    pub fn from_name(name: &str) -> Option<Layout> {
-        match name {
-            "colour-320x240" => Some(Layout::Colour320x240),
-            "mono-128x64" => Some(Layout::Mono128x64),
-            _ => None,
-        }
+/// Draws `view` on a new canvas of `layout`'s size.
+pub fn render(layout: Layout, view: &View) -> Canvas {
+    let (w, h) = layout.size();
+    let mut canvas = Canvas::new(w, h);
+    match layout {
+        Layout::Colour320x240 => layout::colour(&mut canvas, view),
+        Layout::Mono128x64 => layout::mono(&mut canvas, view),
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::Colour320x240 => Layout::NAMES[0],
-            Layout::Mono128x64 => Layout::NAMES[1],
-        }
-    }
-
-    pub fn size(self) -> (u32, u32) {
-        match self {
-            Layout::Colour320x240 => (320, 240),
-            Layout::Mono128x64 => (128, 64),
-        }
-    }
-
-    /// Draws `view` on a new canvas of this layout's size.
-    pub fn render(self, view: &View) -> Canvas {
-        let (w, h) = self.size();
-        let mut canvas = Canvas::new(w, h);
-        match self {
-            Layout::Colour320x240 => layout::colour(&mut canvas, view),
-            Layout::Mono128x64 => layout::mono(&mut canvas, view),
-        }
-        canvas
-    }
+    canvas
 }
 
 /// Everything a small display shows at one moment.
@@ -129,7 +95,7 @@ impl Panel for PngPanel {
             path: self.path.clone(),
             source,
         };
-        let png = self.layout.render(view).to_png().map_err(write)?;
+        let png = render(self.layout, view).to_png().map_err(write)?;
         let tmp = self.path.with_extension("png.tmp");
         std::fs::write(&tmp, png).map_err(write)?;
         std::fs::rename(&tmp, &self.path).map_err(write)

@@ -16,11 +16,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::config::Device;
 use crate::survey::Answer;
 
+pub use crate::recording::{Recorded, Request};
 pub use medium::{Volatile, volatile};
 pub use schema::migrations;
 pub use snapshot::{Snapshot, SyncRecord};
 pub use sync_state::SyncCounts;
-pub use writer::{Reply, Request, StoreWriter};
+pub use writer::{Reply, StoreWriter};
 
 /// The last sequence number handed out: the highest held (the `seq` index's last entry), or
 /// the counter, which pruning raises to the highest it deletes; 0 before the first answer.
@@ -32,18 +33,6 @@ pub struct Store {
     conn: Connection,
     device: Device,
     boot_id: String,
-}
-
-/// What the store assigned to a recorded answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Recorded {
-    pub id: uuid::Uuid,
-    pub seq: i64,
-    /// A button press stored before (the box sent it again): nothing new was written, and
-    /// `id`, `seq` and `suppressed` are those of the first.
-    pub resent: bool,
-    /// Stored as suppressed by the misuse filter (not counted).
-    pub suppressed: bool,
 }
 
 /// An answer as stored, for status screens and tests.

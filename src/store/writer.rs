@@ -8,71 +8,12 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::{Recorded, Store, StoreError};
+use super::{Store, StoreError};
 use crate::config::{Device, Storage};
-use crate::survey::Answer;
+use crate::recording::Request;
 
-/// What the UI asks of the store.
-#[derive(Debug)]
-pub enum Request {
-    Record(Answer),
-    CloseFollowUp {
-        id: uuid::Uuid,
-        reason: Option<String>,
-    },
-    /// Check that the store takes a durable write (after a failure).
-    Probe,
-}
-
-impl Request {
-    /// The reply to this request when the store thread is gone.
-    fn stopped(self) -> Reply {
-        match self {
-            Request::Record(answer) => Reply::Recorded {
-                answer,
-                result: Err(StoreError::Stopped),
-            },
-            Request::CloseFollowUp { id, .. } => Reply::FollowUpClosed {
-                id,
-                result: Err(StoreError::Stopped),
-            },
-            Request::Probe => Reply::Probed(Err(StoreError::Stopped)),
-        }
-    }
-}
-
-/// What the store answers, in the order the requests came.
-#[derive(Debug)]
-pub enum Reply {
-    /// The store opened at start-up (or could not).
-    Opened(Result<(), StoreError>),
-    Recorded {
-        answer: Answer,
-        result: Result<Recorded, StoreError>,
-    },
-    FollowUpClosed {
-        id: uuid::Uuid,
-        result: Result<(), StoreError>,
-    },
-    Probed(Result<(), StoreError>),
-}
-
-impl Reply {
-    /// Whether the uploader should look at the queue now: the store opened, or wrote an
-    /// answer or its follow-up reason (a probe changes no answer).
-    pub fn worth_uploading(&self) -> bool {
-        self.error().is_none() && !matches!(self, Reply::Probed(_))
-    }
-
-    pub fn error(&self) -> Option<&StoreError> {
-        match self {
-            Reply::Opened(r) | Reply::Probed(r) | Reply::FollowUpClosed { result: r, .. } => {
-                r.as_ref().err()
-            }
-            Reply::Recorded { result, .. } => result.as_ref().err(),
-        }
-    }
-}
+/// What the store answers, with why a request failed.
+pub type Reply = crate::recording::Reply<StoreError>;
 
 /// Handle to the store thread. Dropping it lets the thread finish its queue and exit.
 pub struct StoreWriter {
@@ -121,8 +62,10 @@ impl StoreWriter {
     /// so, to be handled like any failed write.
     pub fn send(&self, request: Request) -> Result<(), Box<Reply>> {
         match &self.tx {
-            Some(tx) => tx.send(request).map_err(|e| Box::new(e.0.stopped())),
-            None => Err(Box::new(request.stopped())),
+            Some(tx) => tx
+                .send(request)
+                .map_err(|e| Box::new(e.0.failed(StoreError::Stopped))),
+            None => Err(Box::new(request.failed(StoreError::Stopped))),
         }
     }
 }
