@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::Reading;
 use crate::config::Timings;
-use crate::store::{Reply, Request};
+use crate::recording::{Reply, Request};
 use crate::survey::{Answer, ButtonPress, InputSource, Survey};
 
 /// What the visitor sees.
@@ -68,6 +68,8 @@ pub struct Kiosk {
     problem: Option<String>,
     /// The awaited commit has taken longer than [`SAVING_AFTER`].
     saving: bool,
+    /// The list of languages is open over the question.
+    choosing_language: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +90,7 @@ impl Kiosk {
             follow_up: None,
             problem: None,
             saving: false,
+            choosing_language: false,
         }
     }
 
@@ -109,6 +112,7 @@ impl Kiosk {
         self.screen == Screen::Question
             && self.awaiting.is_none()
             && self.language == self.survey.default_language()
+            && !self.choosing_language
     }
 
     /// Switches to another survey and timings if the terminal is idle; `false` (nothing
@@ -126,6 +130,11 @@ impl Kiosk {
     /// Whether the screen says "Saving…": the visitor's answer is waiting for a slow commit.
     pub fn saving(&self) -> bool {
         self.saving
+    }
+
+    /// Whether the list of languages is open over the question.
+    pub fn choosing_language(&self) -> bool {
+        self.choosing_language
     }
 
     /// Why the terminal is out of service, for staff.
@@ -217,12 +226,53 @@ impl Kiosk {
         }
     }
 
+    /// The visitor touched the screen somewhere (not necessarily a control). During the
+    /// follow-up question this gives them its full time again: someone still reading the
+    /// reasons is not walked away from.
+    pub fn touched(&mut self) -> Vec<Effect> {
+        if self.screen == Screen::FollowUp && self.awaiting.is_none() {
+            vec![Effect::StartTimer(
+                TimerKind::FollowUp,
+                self.timings.follow_up,
+            )]
+        } else {
+            vec![]
+        }
+    }
+
+    /// The visitor tapped the thank-you: it ends now rather than after its time.
+    pub fn end_thanks(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Thanks {
+            return vec![];
+        }
+        let mut fx = vec![Effect::StopTimer(TimerKind::Thanks)];
+        fx.extend(self.back_to_question());
+        fx
+    }
+
+    /// The visitor opened the list of languages (a survey with more than fit in a row). It
+    /// closes by itself when nobody chooses, like a language left behind.
+    pub fn open_languages(&mut self) -> Vec<Effect> {
+        if self.screen != Screen::Question || self.survey.languages.len() < 2 {
+            return vec![];
+        }
+        self.choosing_language = true;
+        vec![Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset)]
+    }
+
+    /// The visitor closed the list of languages without choosing.
+    pub fn close_languages(&mut self) -> Vec<Effect> {
+        self.choosing_language = false;
+        vec![]
+    }
+
     /// The visitor picked a language.
     pub fn choose_language(&mut self, language: &str) -> Vec<Effect> {
         let on_question = matches!(self.screen, Screen::Question | Screen::FollowUp);
         if !on_question || !self.survey.has_language(language) {
             return vec![];
         }
+        self.choosing_language = false;
         self.language = language.to_owned();
         vec![
             Effect::Language(self.language.clone()),
@@ -260,7 +310,7 @@ impl Kiosk {
     }
 
     /// The store finished a request.
-    pub fn store_replied(&mut self, reply: &Reply) -> Vec<Effect> {
+    pub fn store_replied<E: std::fmt::Display>(&mut self, reply: &Reply<E>) -> Vec<Effect> {
         if let Some(e) = reply.error() {
             return self.out_of_service(e.to_string());
         }
@@ -312,6 +362,7 @@ impl Kiosk {
 
     fn back_to_question(&mut self) -> Vec<Effect> {
         self.screen = Screen::Question;
+        self.choosing_language = false;
         let mut fx = vec![Effect::StopTimer(TimerKind::Idle)];
         if self.language != self.survey.default_language() {
             self.language = self.survey.default_language().to_owned();
@@ -326,6 +377,7 @@ impl Kiosk {
         self.awaiting = None;
         self.saving = false;
         self.follow_up = None;
+        self.choosing_language = false;
         vec![
             Effect::StopTimer(TimerKind::Saving),
             Effect::StopTimer(TimerKind::Thanks),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The languages whose screen texts (thank-you, follow-up title, scale anchors) ship with the
 /// terminal. A survey may only use these; its own question text comes from the config.
-pub const SHIPPED_LANGUAGES: &[&str] = &["en", "nl"];
+pub const SHIPPED_LANGUAGES: &[&str] = &["en", "nl", "de", "fr"];
 
 /// Whether `s` may name a device, site, touchpoint or question: it travels with every answer,
 /// so it is short and printable: 1 to 64 letters, digits, '-', '_' or '.'.

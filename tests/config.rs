@@ -35,7 +35,7 @@ fn refused(text: &str) -> String {
 fn the_demo_config_is_accepted_with_paths_resolved() {
     let c = parse(DEMO_TOML).unwrap();
     assert_eq!(c.storage.path, Path::new("/data/answers.db"));
-    assert_eq!(c.survey.languages, ["en", "nl"]);
+    assert_eq!(c.survey.languages, ["en", "nl", "de", "fr"]);
 }
 
 #[test]
@@ -69,8 +69,8 @@ fn missing_text_for_a_language_names_the_key() {
 #[test]
 fn missing_reason_text_for_a_language_names_the_reason() {
     let text = with(
-        "text = { en = \"Long wait\", nl = \"Lang wachten\" }",
-        "text = { en = \"Long wait\" }",
+        "text = { en = \"Long wait\", nl = \"Lang wachten\", de = \"Lange Wartezeit\",",
+        "text = { en = \"Long wait\", de = \"Lange Wartezeit\",",
     );
     let msg = refused(&text);
     assert!(msg.contains("survey.follow_up[0].text.nl"), "{msg}");
@@ -111,11 +111,11 @@ fn a_wrong_type_shows_the_offending_line() {
 #[test]
 fn a_language_without_screen_texts_is_refused() {
     let msg = refused(&with(
-        "languages = [\"en\", \"nl\"]",
-        "languages = [\"en\", \"nl\", \"de\"]",
+        "languages = [\"en\", \"nl\", \"de\", \"fr\"]",
+        "languages = [\"en\", \"nl\", \"de\", \"fr\", \"tlh\"]",
     ));
     assert!(
-        msg.contains("survey.languages") && msg.contains("\"de\""),
+        msg.contains("survey.languages") && msg.contains("\"tlh\""),
         "{msg}"
     );
 }

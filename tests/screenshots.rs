@@ -200,3 +200,40 @@ fn staff_pin_pad_at_800x480() {
     }
     check(&ui, "staff-pin-800x480");
 }
+
+#[test]
+fn question_in_german_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 800, 480);
+    the(&ui, "Deutsch").invoke_accessible_default_action();
+    check(&ui, "question-german-800x480");
+}
+
+#[test]
+fn follow_up_in_french_at_1024x600() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 1024, 600);
+    the(&ui, "Français").invoke_accessible_default_action();
+    the(&ui, "Note 2").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "follow-up-french-1024x600");
+}
+
+#[test]
+fn six_languages_listed_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    for (code, question) in [
+        ("es", "La tienda me facilitó devolver mi artículo."),
+        (
+            "it",
+            "Il negozio mi ha reso facile restituire il mio articolo.",
+        ),
+    ] {
+        config.survey.languages.push(code.into());
+        config.survey.question.insert(code.into(), question.into());
+    }
+    let (_c, ui) = kiosk_with(config, 800, 480);
+    the(&ui, "Language: English").invoke_accessible_default_action();
+    check(&ui, "languages-800x480");
+}

@@ -170,6 +170,58 @@ fn the_follow_up_timeout_keeps_the_score() {
     assert!(!rows[0].follow_up_open);
 }
 
+/// A touch at (x, y) of the window, wherever it lands.
+fn touch_at(ui: &ces_kiosk::ui::KioskUi, x: f32, y: f32) {
+    use slint::platform::WindowEvent;
+    let position = slint::LogicalPosition::new(x, y);
+    let button = PointerEventButton::Left;
+    let window = ui.window().window();
+    window.dispatch_event(WindowEvent::PointerPressed { position, button });
+    window.dispatch_event(WindowEvent::PointerReleased { position, button });
+}
+
+#[test]
+fn a_touch_anywhere_on_the_follow_up_gives_it_its_full_time_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    tap(&ui, 2);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    let most = config.kiosk.follow_up * 4 / 5;
+    advance(most);
+    // In the margin, on no control: someone is still reading the reasons.
+    touch_at(&ui, 4.0, 4.0);
+    advance(most);
+    assert!(
+        shows(&ui, "What made it hard?"),
+        "still asking after more than its time, counted from the touch"
+    );
+    advance(config.kiosk.follow_up - most + Duration::from_millis(50));
+    assert!(shows(&ui, QUESTION_EN), "its full time after the touch");
+    assert!(ui.wait_for_store(STORE_WAIT));
+    let rows = stored(&config);
+    assert_eq!((rows[0].score, rows[0].reason.as_deref()), (2, None));
+}
+
+#[test]
+fn a_tap_on_the_thank_you_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, ui) = kiosk(dir.path(), 800, 480);
+    tap(&ui, 6);
+    assert!(ui.wait_for_store(STORE_WAIT));
+    assert!(shows(&ui, "Thank you!"));
+    the(&ui, "Done").mock_single_click(PointerEventButton::Left);
+    assert!(
+        shows(&ui, QUESTION_EN),
+        "at once, not after the thank-you's time"
+    );
+    assert!(!shows(&ui, "Thank you!"));
+    assert_eq!(
+        stored(&config).len(),
+        1,
+        "the tap that ended it is no answer"
+    );
+}
+
 #[test]
 fn skip_ends_the_follow_up_without_a_reason() {
     let dir = tempfile::tempdir().unwrap();

@@ -127,6 +127,27 @@ pub(crate) fn texts(language: &str) -> Texts {
             agree: ("Helemaal oneens", "Helemaal eens"),
             ease: ("Heel moeilijk", "Heel makkelijk"),
         },
+        // The small displays' fonts hold Latin-1 only: a plain apostrophe, no ellipsis.
+        "de" => Texts {
+            thanks: "Vielen Dank!",
+            saved: "Ihre Antwort ist gespeichert.",
+            out_of_service: "Außer Betrieb",
+            tell_staff: "Bitte sagen Sie es dem Personal.",
+            offline: "Offline",
+            waiting: "wartend",
+            agree: ("Stimme überhaupt nicht zu", "Stimme voll und ganz zu"),
+            ease: ("Sehr schwierig", "Sehr einfach"),
+        },
+        "fr" => Texts {
+            thanks: "Merci\u{a0}!",
+            saved: "Votre réponse est enregistrée.",
+            out_of_service: "Hors service",
+            tell_staff: "Merci de prévenir le personnel.",
+            offline: "Hors ligne",
+            waiting: "en attente",
+            agree: ("Pas du tout d'accord", "Tout à fait d'accord"),
+            ease: ("Très difficile", "Très facile"),
+        },
         _ => Texts {
             thanks: "Thank you!",
             saved: "Your answer has been saved.",

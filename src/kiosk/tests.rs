@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::store::{Recorded, StoreError};
+use crate::recording::Recorded;
 use crate::survey::{Reason, Scale};
+
+/// The store's replies as the flow sees them: why a request failed is only shown.
+type Reply = crate::recording::Reply<String>;
 
 fn survey() -> Survey {
     let text = |en: &str, nl: &str| {
@@ -190,7 +193,7 @@ fn a_failing_store_takes_the_terminal_out_of_service_until_a_probe_succeeds() {
     let Some(Effect::Store(Request::Record(answer))) = fx.into_iter().last() else {
         panic!("a record request")
     };
-    let err = StoreError::Write(rusqlite::Error::InvalidQuery);
+    let err = "the disk holding the database is full".to_owned();
     let fx = k.store_replied(&Reply::Recorded {
         answer,
         result: Err(err),
@@ -274,7 +277,7 @@ fn presses_are_refused_out_of_service_or_off_the_scale() {
     };
     k.store_replied(&Reply::Recorded {
         answer,
-        result: Err(StoreError::Write(rusqlite::Error::InvalidQuery)),
+        result: Err("the database write failed".to_owned()),
     });
     assert_eq!(k.screen(), Screen::OutOfService);
     assert!(matches!(
@@ -322,4 +325,71 @@ fn a_commit_slower_than_half_a_second_shows_saving_until_it_returns() {
     // A timer that runs out after its commit returned changes nothing.
     k.timer(TimerKind::Saving);
     assert!(!k.saving());
+}
+
+#[test]
+fn a_touch_during_the_follow_up_gives_it_its_full_time_again() {
+    let mut k = kiosk();
+    let fx = k.tap(2, time());
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::FollowUp);
+    let fx = k.touched();
+    assert!(
+        matches!(fx[..], [Effect::StartTimer(TimerKind::FollowUp, after)] if after == Timings::default().follow_up),
+        "{fx:?}"
+    );
+    // Once a reason is on its way to the store, or on any other screen, a touch changes nothing.
+    let fx = k.reason("wait");
+    assert!(k.touched().is_empty());
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::Thanks);
+    assert!(k.touched().is_empty());
+}
+
+#[test]
+fn a_tap_on_the_thank_you_ends_it_and_resets_the_language() {
+    let mut k = kiosk();
+    k.choose_language("nl");
+    let fx = k.tap(6, time());
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::Thanks);
+    let fx = k.end_thanks();
+    assert_eq!(k.screen(), Screen::Question);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::StopTimer(TimerKind::Thanks)))
+    );
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Language(l) if l == "en"))
+    );
+    assert!(k.is_idle());
+    // Not on another screen.
+    assert!(k.end_thanks().is_empty());
+}
+
+#[test]
+fn the_list_of_languages_closes_when_chosen_from_or_left() {
+    let mut k = kiosk();
+    let fx = k.open_languages();
+    assert!(k.choosing_language() && !k.is_idle());
+    assert!(
+        starts(&fx, TimerKind::Idle),
+        "it closes by itself when left"
+    );
+    k.choose_language("nl");
+    assert!(!k.choosing_language());
+    assert_eq!(k.language(), "nl");
+
+    k.open_languages();
+    k.timer(TimerKind::Idle);
+    assert!(
+        !k.choosing_language() && k.is_idle(),
+        "left open, then closed"
+    );
+    assert_eq!(k.language(), "en");
+
+    k.open_languages();
+    k.close_languages();
+    assert!(!k.choosing_language());
 }

@@ -230,7 +230,15 @@ impl Inner {
         adapter.on_reason(self.step(|k, id: SharedString| k.reason(&id)));
         let skip = self.step(|k, ()| k.skip());
         adapter.on_skip(move || skip(()));
+        let touched = self.step(|k, ()| k.touched());
+        adapter.on_touched(move || touched(()));
+        let end_thanks = self.step(|k, ()| k.end_thanks());
+        adapter.on_end_thanks(move || end_thanks(()));
         adapter.on_choose_language(self.step(|k, lang: SharedString| k.choose_language(&lang)));
+        let open = self.step(|k, ()| k.open_languages());
+        adapter.on_open_languages(move || open(()));
+        let close = self.step(|k, ()| k.close_languages());
+        adapter.on_close_languages(move || close(()));
         let weak = Rc::downgrade(self);
         adapter.on_store_replied(move || {
             if let Some(inner) = weak.upgrade() {
@@ -353,6 +361,7 @@ impl Inner {
         });
         adapter.set_problem(kiosk.problem().unwrap_or_default().into());
         adapter.set_saving(kiosk.saving());
+        adapter.set_choosing_language(kiosk.choosing_language());
         let language = kiosk.language();
         if kiosk.screen() == Screen::Thanks {
             // Checked at each thank-you: a notice disappears after its last day.
@@ -387,6 +396,7 @@ impl Inner {
         let half = reasons.len().div_ceil(2);
         adapter.set_reasons_left(model(reasons[..half].to_vec()));
         adapter.set_reasons_right(model(reasons[half..].to_vec()));
+        adapter.set_language_name(language_name(language).into());
         adapter.set_languages(model(
             survey
                 .languages
@@ -449,6 +459,8 @@ fn language_name(code: &str) -> &str {
     match code {
         "en" => "English",
         "nl" => "Nederlands",
+        "de" => "Deutsch",
+        "fr" => "Français",
         other => other,
     }
 }
