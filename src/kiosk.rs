@@ -36,6 +36,14 @@ pub enum TimerKind {
     Saving,
 }
 
+/// How the screens look for the visitor in front of the terminal: each one touch away, and
+/// back to normal for the next visitor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Look {
+    pub high_contrast: bool,
+    pub large_text: bool,
+}
+
 /// Something the flow needs done by the world around it.
 #[derive(Debug)]
 pub enum Effect {
@@ -70,6 +78,7 @@ pub struct Kiosk {
     saving: bool,
     /// The list of languages is open over the question.
     choosing_language: bool,
+    look: Look,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +100,7 @@ impl Kiosk {
             problem: None,
             saving: false,
             choosing_language: false,
+            look: Look::default(),
         }
     }
 
@@ -113,6 +123,7 @@ impl Kiosk {
             && self.awaiting.is_none()
             && self.language == self.survey.default_language()
             && !self.choosing_language
+            && self.look == Look::default()
     }
 
     /// Switches to another survey and timings if the terminal is idle; `false` (nothing
@@ -130,6 +141,11 @@ impl Kiosk {
     /// Whether the screen says "Saving…": the visitor's answer is waiting for a slow commit.
     pub fn saving(&self) -> bool {
         self.saving
+    }
+
+    /// How the screens look for this visitor.
+    pub fn look(&self) -> Look {
+        self.look
     }
 
     /// Whether the list of languages is open over the question.
@@ -260,6 +276,26 @@ impl Kiosk {
         vec![Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset)]
     }
 
+    /// The visitor switched high contrast on or off.
+    pub fn toggle_contrast(&mut self) -> Vec<Effect> {
+        self.change_look(|l| l.high_contrast = !l.high_contrast)
+    }
+
+    /// The visitor switched larger text on or off.
+    pub fn toggle_large_text(&mut self) -> Vec<Effect> {
+        self.change_look(|l| l.large_text = !l.large_text)
+    }
+
+    /// A change of look, on the question only; it goes back to normal with the next visitor
+    /// (after the answer, or when nobody answers).
+    fn change_look(&mut self, change: impl FnOnce(&mut Look)) -> Vec<Effect> {
+        if self.screen != Screen::Question {
+            return vec![];
+        }
+        change(&mut self.look);
+        vec![Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset)]
+    }
+
     /// The visitor closed the list of languages without choosing.
     pub fn close_languages(&mut self) -> Vec<Effect> {
         self.choosing_language = false;
@@ -363,6 +399,7 @@ impl Kiosk {
     fn back_to_question(&mut self) -> Vec<Effect> {
         self.screen = Screen::Question;
         self.choosing_language = false;
+        self.look = Look::default();
         let mut fx = vec![Effect::StopTimer(TimerKind::Idle)];
         if self.language != self.survey.default_language() {
             self.language = self.survey.default_language().to_owned();

@@ -16,6 +16,7 @@
 //! - [`enrolment`]: `ces-kiosk enroll`: code in, credential and survey config saved.
 //! - [`sync`]: the uploader task: batches, retry policy, heartbeats, status.
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
+//! - [`theme`]: the visitor screens' colours, normal and high contrast, and their contrast.
 //! - [`text`]: what free text may hold, and showing stored text safely (terminal, CSV).
 //! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
 //! - [`demo`]: the built-in demo config, and the demo's collector started beside it.
@@ -45,6 +46,7 @@ pub mod store;
 pub mod survey;
 pub mod sync;
 pub mod text;
+pub mod theme;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub mod wire;

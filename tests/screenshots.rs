@@ -222,18 +222,27 @@ fn follow_up_in_french_at_1024x600() {
 #[test]
 fn six_languages_listed_at_800x480() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
-    for (code, question) in [
-        ("es", "La tienda me facilitó devolver mi artículo."),
-        (
-            "it",
-            "Il negozio mi ha reso facile restituire il mio articolo.",
-        ),
-    ] {
-        config.survey.languages.push(code.into());
-        config.survey.question.insert(code.into(), question.into());
-    }
+    let config = six_languages(dir.path());
     let (_c, ui) = kiosk_with(config, 800, 480);
     the(&ui, "Language: English").invoke_accessible_default_action();
     check(&ui, "languages-800x480");
+}
+
+#[test]
+fn question_in_high_contrast_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 800, 480);
+    the(&ui, "High contrast").invoke_accessible_default_action();
+    check(&ui, "question-high-contrast-800x480");
+}
+
+#[test]
+fn follow_up_in_high_contrast_with_larger_text_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk(dir.path(), 800, 480);
+    the(&ui, "High contrast").invoke_accessible_default_action();
+    the(&ui, "Larger text").invoke_accessible_default_action();
+    the(&ui, "Score 2").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "follow-up-high-contrast-large-text-800x480");
 }

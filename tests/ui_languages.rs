@@ -48,22 +48,6 @@ fn german_and_french_show_their_own_screen_texts_and_are_stored_with_the_answer(
     assert_eq!(got, [("de", 2, Some("waiting")), ("fr", 7, None)]);
 }
 
-/// The demo config with two more languages than fit in a row (screen texts in English).
-fn six_languages(dir: &std::path::Path) -> ces_kiosk::config::Config {
-    let mut config = ces_kiosk::demo::config(dir).unwrap();
-    for (code, question) in [
-        ("es", "La tienda me facilitó devolver mi artículo."),
-        (
-            "it",
-            "Il negozio mi ha reso facile restituire il mio articolo.",
-        ),
-    ] {
-        config.survey.languages.push(code.into());
-        config.survey.question.insert(code.into(), question.into());
-    }
-    config
-}
-
 fn inside(e: &ElementHandle, (w, h): (u32, u32)) -> bool {
     let (p, s) = (e.absolute_position(), e.size());
     p.x >= 0.0 && p.y >= 0.0 && p.x + s.width <= w as f32 && p.y + s.height <= h as f32

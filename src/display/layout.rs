@@ -13,10 +13,10 @@ use embedded_graphics::primitives::{
 };
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
 
-use super::colour::{Rgb, score_colours};
 use super::{Canvas, View, texts};
 use crate::kiosk::Screen;
 use crate::survey::Scale;
+use crate::theme::{Rgb, Theme};
 
 const PAPER: Rgb888 = Rgb888::new(0xf7, 0xf5, 0xf0);
 const INK: Rgb888 = Rgb888::new(0x1f, 0x23, 0x28);
@@ -179,7 +179,7 @@ pub(super) fn colour(canvas: &mut Canvas, view: &View) {
             }
             for (i, &(button, score)) in view.legend.iter().enumerate() {
                 let x = gap + i as i32 * (tile_w + gap);
-                let (back, ink) = score_colours(view.scale, score);
+                let (back, ink) = Theme::NORMAL.score_colours(view.scale, score);
                 let tile = Rectangle::new(Point::new(x, top), Size::new(tile_w as u32, tile_h));
                 draw(
                     RoundedRectangle::with_equal_corners(tile, Size::new(8, 8))

@@ -4,7 +4,6 @@
 //! (`canvas`). The touch UI does not use this module, except for the shared colours.
 
 pub mod canvas;
-pub mod colour;
 pub mod framebuffer;
 mod layout;
 

@@ -393,3 +393,47 @@ fn the_list_of_languages_closes_when_chosen_from_or_left() {
     k.close_languages();
     assert!(!k.choosing_language());
 }
+
+#[test]
+fn the_look_changes_for_one_visitor_and_is_back_to_normal_for_the_next() {
+    let mut k = kiosk();
+    let fx = k.toggle_contrast();
+    assert!(
+        starts(&fx, TimerKind::Idle),
+        "back to normal when nobody answers"
+    );
+    k.toggle_large_text();
+    assert_eq!(
+        k.look(),
+        Look {
+            high_contrast: true,
+            large_text: true
+        }
+    );
+    assert!(!k.is_idle(), "no new survey config under someone's eyes");
+    let fx = k.tap(6, time());
+    commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::Thanks);
+    assert!(
+        k.look().high_contrast,
+        "the thank-you in the visitor's look"
+    );
+    assert!(
+        k.toggle_contrast().is_empty(),
+        "changed on the question only"
+    );
+    k.timer(TimerKind::Thanks);
+    assert_eq!(k.look(), Look::default());
+    assert!(k.is_idle());
+
+    k.toggle_large_text();
+    k.toggle_large_text();
+    assert_eq!(k.look(), Look::default(), "a second touch switches it off");
+    k.toggle_contrast();
+    k.timer(TimerKind::Idle);
+    assert_eq!(
+        k.look(),
+        Look::default(),
+        "left by a visitor who walked away"
+    );
+}

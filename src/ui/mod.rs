@@ -18,7 +18,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 use crate::buttons::{Buttons, Press, Verdict};
 use crate::config::Config;
-use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
+use crate::kiosk::{Effect, Kiosk, Look, Screen, TimerKind};
 use crate::store::{Reply, StoreWriter};
 use crate::survey::{Scale, Survey};
 use crate::sync::{Link, SyncHandle, SyncStatus};
@@ -46,6 +46,8 @@ struct Inner {
     timers: RefCell<HashMap<TimerKind, Timer>>,
     /// The language the language-dependent lists were last filled in.
     shown_language: RefCell<String>,
+    /// The look the window was last drawn in.
+    shown_look: std::cell::Cell<Look>,
     /// The uploader, for the staff screen's "sync now" and facts.
     sync: Option<SyncHandle>,
     staff: staff::Staff,
@@ -117,12 +119,13 @@ impl KioskUi {
             presses,
             timers: RefCell::default(),
             shown_language: RefCell::default(),
+            shown_look: std::cell::Cell::default(),
             sync: sync_handle,
             staff: staff::Staff::new(config),
         });
         inner.bind();
         inner.bind_staff();
-        inner.fill_scale(&config.survey);
+        inner.fill_scale(&config.survey, Look::default());
         inner.apply(vec![Effect::Language(
             config.survey.default_language().to_owned(),
         )]);
@@ -239,6 +242,10 @@ impl Inner {
         adapter.on_open_languages(move || open(()));
         let close = self.step(|k, ()| k.close_languages());
         adapter.on_close_languages(move || close(()));
+        let contrast = self.step(|k, ()| k.toggle_contrast());
+        adapter.on_toggle_contrast(move || contrast(()));
+        let large_text = self.step(|k, ()| k.toggle_large_text());
+        adapter.on_toggle_large_text(move || large_text(()));
         let weak = Rc::downgrade(self);
         adapter.on_store_replied(move || {
             if let Some(inner) = weak.upgrade() {
@@ -362,6 +369,14 @@ impl Inner {
         adapter.set_problem(kiosk.problem().unwrap_or_default().into());
         adapter.set_saving(kiosk.saving());
         adapter.set_choosing_language(kiosk.choosing_language());
+        let look = kiosk.look();
+        if self.shown_look.get() != look {
+            adapter.set_high_contrast(look.high_contrast);
+            adapter.set_large_text(look.large_text);
+            palette::show(&self.window, look);
+            self.fill_scale(kiosk.survey(), look);
+            self.shown_look.set(look);
+        }
         let language = kiosk.language();
         if kiosk.screen() == Screen::Thanks {
             // Checked at each thank-you: a notice disappears after its last day.
@@ -411,7 +426,7 @@ impl Inner {
     }
 
     /// The answer targets, which depend only on the scale.
-    fn fill_scale(&self, survey: &Survey) {
+    fn fill_scale(&self, survey: &Survey, look: Look) {
         let adapter = self.window.global::<KioskAdapter>();
         adapter.set_scale_kind(match survey.scale {
             Scale::Ces7 => ScaleKind::Agree,
@@ -422,7 +437,7 @@ impl Inner {
             .scale
             .scores()
             .map(|score| {
-                let (tint, ink) = palette::colours(survey.scale, score);
+                let (tint, ink) = palette::colours(look, survey.scale, score);
                 ScoreItem {
                     score: i32::from(score),
                     label: SharedString::from(score.to_string()),

@@ -67,6 +67,22 @@ pub fn kiosk_syncing(
     (config, ui)
 }
 
+/// The demo config with two more languages than fit in a row (screen texts in English).
+pub fn six_languages(dir: &std::path::Path) -> ces_kiosk::config::Config {
+    let mut config = ces_kiosk::demo::config(dir).unwrap();
+    for (code, question) in [
+        ("es", "La tienda me facilitó devolver mi artículo."),
+        (
+            "it",
+            "Il negozio mi ha reso facile restituire il mio articolo.",
+        ),
+    ] {
+        config.survey.languages.push(code.into());
+        config.survey.question.insert(code.into(), question.into());
+    }
+    config
+}
+
 /// Elements whose accessible label is `label` (text elements are labelled by their text).
 pub fn find(ui: &KioskUi, label: &str) -> Vec<ElementHandle> {
     ElementHandle::find_by_accessible_label(ui.window(), label).collect()
