@@ -221,7 +221,8 @@ impl ButtonTerminal {
                     self.timers.remove(&kind);
                 }
                 Effect::Refuse(press) => self.buttons.verdict(&press, Verdict::Refused),
-                Effect::Language(_) => {}
+                // No speech on button terminals yet.
+                Effect::Language(_) | Effect::Say { .. } | Effect::Hush => {}
             }
         }
         self.buttons

@@ -3,7 +3,12 @@
 //! requests, timers, language, refusing a press) come out. No window, clock or disk here,
 //! so every rule is testable on its own.
 
+mod listen;
+
 use std::time::Duration;
+
+use listen::Armed;
+pub use listen::CONFIRM_WITHIN;
 
 use crate::clock::Reading;
 use crate::config::Timings;
@@ -34,6 +39,8 @@ pub enum TimerKind {
     Probe,
     /// A commit slower than this shows "Saving…" (a slow storage card).
     Saving,
+    /// With speech on: a second touch of an answer within this chooses it.
+    Confirm,
 }
 
 /// How the screens look for the visitor in front of the terminal: each one touch away, and
@@ -54,6 +61,13 @@ pub enum Effect {
     Language(String),
     /// Tell the button box this press was not stored (the terminal is out of service).
     Refuse(ButtonPress),
+    /// Say these lines aloud in this language, instead of anything still being said.
+    Say {
+        language: String,
+        lines: Vec<String>,
+    },
+    /// Stop speaking.
+    Hush,
 }
 
 /// A commit slower than this shows "Saving…" instead of nothing.
@@ -79,6 +93,10 @@ pub struct Kiosk {
     /// The list of languages is open over the question.
     choosing_language: bool,
     look: Look,
+    /// The screens are read aloud for this visitor.
+    listening: bool,
+    /// With speech on, the answer touched once and waiting for its second touch.
+    armed: Option<Armed>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +119,8 @@ impl Kiosk {
             saving: false,
             choosing_language: false,
             look: Look::default(),
+            listening: false,
+            armed: None,
         }
     }
 
@@ -124,6 +144,7 @@ impl Kiosk {
             && self.language == self.survey.default_language()
             && !self.choosing_language
             && self.look == Look::default()
+            && !self.listening
     }
 
     /// Switches to another survey and timings if the terminal is idle; `false` (nothing
@@ -163,6 +184,9 @@ impl Kiosk {
     pub fn tap(&mut self, score: u8, time: Reading) -> Vec<Effect> {
         if self.screen != Screen::Question || !self.survey.scale.contains(score) {
             return vec![];
+        }
+        if let Some(spoken) = self.first_touch(Armed::Score(score)) {
+            return spoken;
         }
         self.answer(score, InputSource::Touch, time)
     }
@@ -217,15 +241,29 @@ impl Kiosk {
 
     /// The visitor chose a follow-up reason.
     pub fn reason(&mut self, id: &str) -> Vec<Effect> {
-        if self.survey.reason(id).is_none() {
+        if self.survey.reason(id).is_none() || !self.asking_why() {
             return vec![];
+        }
+        if let Some(spoken) = self.first_touch(Armed::Reason(id.to_owned())) {
+            return spoken;
         }
         self.close_follow_up(Some(id.to_owned()))
     }
 
     /// The visitor skipped the follow-up question.
     pub fn skip(&mut self) -> Vec<Effect> {
+        if !self.asking_why() {
+            return vec![];
+        }
+        if let Some(spoken) = self.first_touch(Armed::Skip) {
+            return spoken;
+        }
         self.close_follow_up(None)
+    }
+
+    /// Whether the follow-up question waits for a reason.
+    fn asking_why(&self) -> bool {
+        self.screen == Screen::FollowUp && self.follow_up.is_some() && self.awaiting.is_none()
     }
 
     fn close_follow_up(&mut self, reason: Option<String>) -> Vec<Effect> {
@@ -310,10 +348,12 @@ impl Kiosk {
         }
         self.choosing_language = false;
         self.language = language.to_owned();
-        vec![
+        let mut fx = vec![
             Effect::Language(self.language.clone()),
             Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset),
-        ]
+        ];
+        fx.extend(self.spoken());
+        fx
     }
 
     /// A timer started earlier ran out.
@@ -341,6 +381,10 @@ impl Kiosk {
                 self.saving = self.awaiting.is_some();
                 vec![]
             }
+            TimerKind::Confirm => {
+                self.confirm_expired();
+                vec![]
+            }
             _ => vec![],
         }
     }
@@ -361,10 +405,12 @@ impl Kiosk {
                 let mut fx = if answer.follow_up_open && !resent {
                     self.screen = Screen::FollowUp;
                     self.follow_up = Some(answer.id);
-                    vec![Effect::StartTimer(
+                    let mut fx = vec![Effect::StartTimer(
                         TimerKind::FollowUp,
                         self.timings.follow_up,
-                    )]
+                    )];
+                    fx.extend(self.spoken());
+                    fx
                 } else {
                     self.thank()
                 };
@@ -390,10 +436,12 @@ impl Kiosk {
 
     fn thank(&mut self) -> Vec<Effect> {
         self.screen = Screen::Thanks;
-        vec![Effect::StartTimer(
+        let mut fx = vec![Effect::StartTimer(
             TimerKind::Thanks,
             self.timings.thank_you,
-        )]
+        )];
+        fx.extend(self.spoken());
+        fx
     }
 
     fn back_to_question(&mut self) -> Vec<Effect> {
@@ -401,6 +449,7 @@ impl Kiosk {
         self.choosing_language = false;
         self.look = Look::default();
         let mut fx = vec![Effect::StopTimer(TimerKind::Idle)];
+        fx.extend(self.stop_listening());
         if self.language != self.survey.default_language() {
             self.language = self.survey.default_language().to_owned();
             fx.push(Effect::Language(self.language.clone()));
@@ -415,13 +464,16 @@ impl Kiosk {
         self.saving = false;
         self.follow_up = None;
         self.choosing_language = false;
-        vec![
+        let hush = self.stop_listening();
+        let mut fx = vec![
             Effect::StopTimer(TimerKind::Saving),
             Effect::StopTimer(TimerKind::Thanks),
             Effect::StopTimer(TimerKind::FollowUp),
             Effect::StopTimer(TimerKind::Idle),
             Effect::StartTimer(TimerKind::Probe, PROBE_INTERVAL),
-        ]
+        ];
+        fx.extend(hush);
+        fx
     }
 }
 

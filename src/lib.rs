@@ -17,10 +17,12 @@
 //! - [`sync`]: the uploader task: batches, retry policy, heartbeats, status.
 //! - [`wire`]: the only types that cross HTTP (protocol v1).
 //! - [`theme`]: the visitor screens' colours, normal and high contrast, and their contrast.
+//! - [`wording`]: the terminal's own words per language (small displays, speech).
 //! - [`text`]: what free text may hold, and showing stored text safely (terminal, CSV).
 //! - [`collector`]: the central service `ces-collector`: routes, auth, storage, reports.
 //! - [`demo`]: the built-in demo config, and the demo's collector started beside it.
 //! - [`logging`]: the log set-up both binaries share.
+//! - [`speech`]: the speech engine's process, on a thread of its own.
 //! - [`service`]: systemd readiness and the watchdog.
 //! - [`staff`]: the staff PIN: hashed, checked off the UI thread, locked after wrong tries.
 //! - [`status`]: `ces-kiosk status`: the terminal as staff see it.
@@ -40,6 +42,7 @@ pub mod kiosk;
 pub mod logging;
 pub mod recording;
 pub mod service;
+pub mod speech;
 pub mod staff;
 pub mod status;
 pub mod store;
@@ -50,3 +53,4 @@ pub mod theme;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub mod wire;
+pub mod wording;

@@ -94,7 +94,7 @@ fn the_units_keep_the_promised_hardening_and_watchdog() {
                 "NotifyAccess=all",
                 "WatchdogSec=30",
                 "Restart=always",
-                "SupplementaryGroups=video render input dialout",
+                "SupplementaryGroups=video render input dialout audio",
                 "StateDirectory=ces-kiosk",
             ][..],
         ),

@@ -71,7 +71,13 @@ fn every_visitor_control_on_every_screen_is_a_labelled_button() {
         let dir = tempfile::tempdir().unwrap();
         let (_config, ui) = kiosk(dir.path(), size.0, size.1);
         let question = labelled_controls(&ui, "question");
-        for label in ["High contrast", "Larger text", "Score 1", "Score 7"] {
+        for label in [
+            "Listen",
+            "High contrast",
+            "Larger text",
+            "Score 1",
+            "Score 7",
+        ] {
             assert!(question.iter().any(|l| l == label), "{label} at {size:?}");
         }
         the(&ui, "Score 2").invoke_accessible_default_action();

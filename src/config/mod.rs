@@ -1,12 +1,13 @@
 //! The terminal's one config file: TOML parsed into raw types, then checked once into a
 //! validated [`Config`]. Every refusal names the file, the line and the key. The
 //! `[upstream]` section (where and how to sync) is checked in `upstream`; `[display]` and
-//! `[[button_box]]` in `hardware`; `[survey]` and `[kiosk]` in `survey`, which also checks
+//! `[[button_box]]` in `hardware`; `[speech]` in `speech`; `[survey]` and `[kiosk]` in `survey`, which also checks
 //! the survey configs a collector hands out. An enrolled terminal (`enrolled`) takes its
 //! device, collector, credential and survey config from its state folder instead.
 
 pub mod enrolled;
 mod hardware;
+mod speech;
 mod survey;
 mod upstream;
 
@@ -21,6 +22,7 @@ use crate::survey::Survey;
 
 pub use enrolled::Enrolled;
 pub use hardware::{ButtonBox, Display, Layout, MAX_BUTTON};
+pub use speech::Speech;
 pub use survey::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig, with_notice};
 pub use upstream::{Upstream, collector_url};
 
@@ -42,6 +44,9 @@ pub struct Config {
     pub config_version: Option<u64>,
     /// The staff PIN's Argon2id hash (`[staff] pin_hash`); no staff screen without one.
     pub staff_pin_hash: Option<String>,
+    /// The speech engine that reads the screens aloud for a visitor who asks; `None` for
+    /// none (`[speech] enabled = false`).
+    pub speech: Option<Speech>,
 }
 
 /// Who this terminal is and where it stands; captured with every answer.
@@ -206,6 +211,7 @@ struct RawConfig {
     #[serde(default)]
     button_box: Vec<Spanned<hardware::RawButtonBox>>,
     staff: Option<RawStaff>,
+    speech: Option<speech::RawSpeech>,
 }
 
 #[derive(Deserialize)]
@@ -359,6 +365,7 @@ impl Checker<'_> {
             button_boxes,
             config_version,
             staff_pin_hash,
+            speech: self.speech(raw.speech)?,
         })
     }
 

@@ -13,10 +13,11 @@ use embedded_graphics::primitives::{
 };
 use embedded_graphics::text::{Alignment, Baseline, Text, TextStyleBuilder};
 
-use super::{Canvas, View, texts};
+use super::{Canvas, View};
 use crate::kiosk::Screen;
 use crate::survey::Scale;
 use crate::theme::{Rgb, Theme};
+use crate::wording::of as texts;
 
 const PAPER: Rgb888 = Rgb888::new(0xf7, 0xf5, 0xf0);
 const INK: Rgb888 = Rgb888::new(0x1f, 0x23, 0x28);

@@ -6,6 +6,7 @@
 
 mod configs;
 mod palette;
+mod question;
 mod staff;
 
 use std::cell::RefCell;
@@ -14,13 +15,13 @@ use std::rc::Rc;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
+use slint::{ComponentHandle, SharedString, Timer, TimerMode};
 
 use crate::buttons::{Buttons, Press, Verdict};
 use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Look, Screen, TimerKind};
+use crate::speech::Speaker;
 use crate::store::{Reply, StoreWriter};
-use crate::survey::{Scale, Survey};
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
 mod generated {
@@ -29,7 +30,7 @@ mod generated {
 
 pub use generated::MainWindow;
 pub use generated::StaffStage;
-use generated::{KioskAdapter, LanguageItem, ReasonItem, ScaleKind, ScoreItem, SyncState};
+use generated::{KioskAdapter, SyncState};
 
 /// A running kiosk screen: window, flow and store thread.
 pub struct KioskUi {
@@ -51,6 +52,8 @@ struct Inner {
     /// The uploader, for the staff screen's "sync now" and facts.
     sync: Option<SyncHandle>,
     staff: staff::Staff,
+    /// The speech engine's thread, when the config has one and it is installed.
+    speaker: Option<Speaker>,
 }
 
 impl KioskUi {
@@ -122,7 +125,10 @@ impl KioskUi {
             shown_look: std::cell::Cell::default(),
             sync: sync_handle,
             staff: staff::Staff::new(config),
+            speaker: Speaker::for_config(config),
         });
+        let adapter = inner.window.global::<KioskAdapter>();
+        adapter.set_speech_available(inner.speaker.is_some());
         inner.bind();
         inner.bind_staff();
         inner.fill_scale(&config.survey, Look::default());
@@ -242,6 +248,8 @@ impl Inner {
         adapter.on_open_languages(move || open(()));
         let close = self.step(|k, ()| k.close_languages());
         adapter.on_close_languages(move || close(()));
+        let listen = self.step(|k, ()| k.listen());
+        adapter.on_listen(move || listen(()));
         let contrast = self.step(|k, ()| k.toggle_contrast());
         adapter.on_toggle_contrast(move || contrast(()));
         let large_text = self.step(|k, ()| k.toggle_large_text());
@@ -338,6 +346,16 @@ impl Inner {
                         b.verdict(&press, Verdict::Refused);
                     }
                 }
+                Effect::Say { language, lines } => {
+                    if let Some(s) = &self.speaker {
+                        s.say(&language, lines);
+                    }
+                }
+                Effect::Hush => {
+                    if let Some(s) = &self.speaker {
+                        s.hush();
+                    }
+                }
                 Effect::Language(language) => {
                     if let Err(e) = slint::select_bundled_translation(&language) {
                         tracing::warn!(
@@ -369,6 +387,7 @@ impl Inner {
         adapter.set_problem(kiosk.problem().unwrap_or_default().into());
         adapter.set_saving(kiosk.saving());
         adapter.set_choosing_language(kiosk.choosing_language());
+        adapter.set_listening(kiosk.listening());
         let look = kiosk.look();
         if self.shown_look.get() != look {
             adapter.set_high_contrast(look.high_contrast);
@@ -390,65 +409,6 @@ impl Inner {
             *self.shown_language.borrow_mut() = language.to_owned();
         }
     }
-
-    /// The texts that change with the visitor's language.
-    fn fill_language(&self, survey: &Survey, language: &str) {
-        let adapter = self.window.global::<KioskAdapter>();
-        adapter.set_question(survey.question_text(language).into());
-        let reasons: Vec<ReasonItem> = survey
-            .follow_up
-            .iter()
-            .map(|r| ReasonItem {
-                id: r.id.as_str().into(),
-                text: r
-                    .text
-                    .get(language)
-                    .map(String::as_str)
-                    .unwrap_or(&r.id)
-                    .into(),
-            })
-            .collect();
-        let half = reasons.len().div_ceil(2);
-        adapter.set_reasons_left(model(reasons[..half].to_vec()));
-        adapter.set_reasons_right(model(reasons[half..].to_vec()));
-        adapter.set_language_name(language_name(language).into());
-        adapter.set_languages(model(
-            survey
-                .languages
-                .iter()
-                .map(|code| LanguageItem {
-                    code: code.as_str().into(),
-                    name: language_name(code).into(),
-                    current: code == language,
-                })
-                .collect(),
-        ));
-    }
-
-    /// The answer targets, which depend only on the scale.
-    fn fill_scale(&self, survey: &Survey, look: Look) {
-        let adapter = self.window.global::<KioskAdapter>();
-        adapter.set_scale_kind(match survey.scale {
-            Scale::Ces7 => ScaleKind::Agree,
-            Scale::Ces5 => ScaleKind::Ease,
-            Scale::Smiley3 | Scale::Smiley5 => ScaleKind::Faces,
-        });
-        let items = survey
-            .scale
-            .scores()
-            .map(|score| {
-                let (tint, ink) = palette::colours(look, survey.scale, score);
-                ScoreItem {
-                    score: i32::from(score),
-                    label: SharedString::from(score.to_string()),
-                    mood: survey.scale.mood(score),
-                    tint,
-                    ink,
-                }
-            })
-            .collect();
-        adapter.set_scores(model(items));
-    }
 }
 
 /// Mirrors the uploader's status into the sync indicator.
@@ -463,19 +423,4 @@ pub fn show_sync(window: &MainWindow, status: &SyncStatus) {
     let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
     adapter.set_sync_waiting(count(status.pending));
     adapter.set_sync_rejected(count(status.dead_letters));
-}
-
-fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
-    ModelRc::new(VecModel::from(items))
-}
-
-/// A language's own name, as a visitor looks for it on the switch.
-fn language_name(code: &str) -> &str {
-    match code {
-        "en" => "English",
-        "nl" => "Nederlands",
-        "de" => "Deutsch",
-        "fr" => "Français",
-        other => other,
-    }
 }

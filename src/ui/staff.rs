@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use slint::{ComponentHandle, SharedString, Timer, TimerMode};
 
+use super::Inner;
 use super::generated::{StaffAdapter, StaffFact, StaffStage};
-use super::{Inner, model};
+use super::question::model;
 use crate::buttons::{Press, Verdict};
 use crate::config::Config;
 use crate::staff::Lockout;

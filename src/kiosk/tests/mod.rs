@@ -437,3 +437,5 @@ fn the_look_changes_for_one_visitor_and_is_back_to_normal_for_the_next() {
         "left by a visitor who walked away"
     );
 }
+
+mod listen;

@@ -1,0 +1,162 @@
+//! The flow with speech on, for a visitor who cannot read the screen: what is said on each
+//! screen, and the rule that a first touch of an answer only says it and a second touch
+//! within a few seconds chooses it, so that nobody answers by accident.
+
+use std::time::Duration;
+
+use super::{Effect, Kiosk, Screen, TimerKind};
+use crate::survey::Scale;
+use crate::wording::{self, Wording};
+
+/// How long after its first touch a second one chooses an answer.
+pub const CONFIRM_WITHIN: Duration = Duration::from_secs(5);
+
+/// An answer touched once with speech on, waiting for its second touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Armed {
+    Score(u8),
+    Reason(String),
+    Skip,
+}
+
+impl Kiosk {
+    /// Whether the screens are read aloud for this visitor.
+    pub fn listening(&self) -> bool {
+        self.listening
+    }
+
+    /// The visitor asked for speech (the Listen control, a long press, a box's button):
+    /// the screen is read aloud, and again at each further ask.
+    pub fn listen(&mut self) -> Vec<Effect> {
+        if !matches!(self.screen, Screen::Question | Screen::FollowUp) {
+            return vec![];
+        }
+        self.listening = true;
+        self.armed = None;
+        let mut fx = vec![self.say(self.screen_lines())];
+        fx.push(self.keep_waiting());
+        fx
+    }
+
+    /// With speech on, a first touch of `what` only says it: the effects that do, or
+    /// `None` when the touch counts (speech off, or the second touch of the same answer).
+    pub(super) fn first_touch(&mut self, what: Armed) -> Option<Vec<Effect>> {
+        if !self.listening {
+            return None;
+        }
+        if self.armed.as_ref() == Some(&what) {
+            self.armed = None;
+            return None;
+        }
+        let line = self.line_of(&what);
+        self.armed = Some(what);
+        Some(vec![
+            self.say(vec![line]),
+            Effect::StartTimer(TimerKind::Confirm, CONFIRM_WITHIN),
+            self.keep_waiting(),
+        ])
+    }
+
+    /// A second touch came too late: the next one only says the answer again.
+    pub(super) fn confirm_expired(&mut self) {
+        self.armed = None;
+    }
+
+    /// What the screen says now, if speech is on.
+    pub(super) fn spoken(&self) -> Option<Effect> {
+        self.listening.then(|| self.say(self.screen_lines()))
+    }
+
+    /// Speech ends with the visitor.
+    pub(super) fn stop_listening(&mut self) -> Option<Effect> {
+        self.armed = None;
+        std::mem::take(&mut self.listening).then_some(Effect::Hush)
+    }
+
+    fn say(&self, lines: Vec<String>) -> Effect {
+        Effect::Say {
+            language: self.language.clone(),
+            lines,
+        }
+    }
+
+    /// Someone listening is still there: the screen waits its full time again.
+    fn keep_waiting(&self) -> Effect {
+        match self.screen {
+            Screen::FollowUp => Effect::StartTimer(TimerKind::FollowUp, self.timings.follow_up),
+            _ => Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset),
+        }
+    }
+
+    fn words(&self) -> &'static Wording {
+        wording::of(&self.language)
+    }
+
+    fn screen_lines(&self) -> Vec<String> {
+        let w = self.words();
+        match self.screen {
+            Screen::Question => {
+                let scale = self.survey.scale;
+                let (low_end, high_end) = ends(w, scale);
+                let ends = w
+                    .scale_ends
+                    .replace("{low_end}", low_end)
+                    .replace("{high_end}", high_end)
+                    .replace("{low}", "1")
+                    .replace("{high}", &scale.max().to_string());
+                vec![
+                    self.survey.question_text(&self.language).to_owned(),
+                    ends,
+                    w.how_to_answer.to_owned(),
+                ]
+            }
+            Screen::FollowUp => {
+                let mut lines = vec![w.what_made_it_hard.to_owned()];
+                lines.extend(
+                    self.survey
+                        .follow_up
+                        .iter()
+                        .map(|r| self.reason_text(&r.id)),
+                );
+                lines.push(w.or_skip.to_owned());
+                lines
+            }
+            Screen::Thanks => vec![w.thanks.to_owned(), w.saved.to_owned()],
+            Screen::OutOfService => vec![w.out_of_service.to_owned(), w.tell_staff.to_owned()],
+        }
+    }
+
+    fn line_of(&self, what: &Armed) -> String {
+        let w = self.words();
+        match what {
+            Armed::Score(score) => {
+                let scale = self.survey.scale;
+                let (low_end, high_end) = ends(w, scale);
+                match *score {
+                    1 => format!("1. {low_end}"),
+                    s if s == scale.max() => format!("{s}. {high_end}"),
+                    s => s.to_string(),
+                }
+            }
+            Armed::Reason(id) => self.reason_text(id),
+            Armed::Skip => w.skip.to_owned(),
+        }
+    }
+
+    fn reason_text(&self, id: &str) -> String {
+        self.survey
+            .reason(id)
+            .and_then(|r| r.text.get(&self.language))
+            .map_or(id, String::as_str)
+            .to_owned()
+    }
+}
+
+/// The words for a scale's two ends: agree and disagree on the CES 2.0 scale, difficult
+/// and easy on the others (faces included).
+fn ends(w: &Wording, scale: Scale) -> (&'static str, &'static str) {
+    match scale {
+        Scale::Ces7 => w.agree,
+        Scale::Ces5 | Scale::Smiley3 | Scale::Smiley5 => w.ease,
+    }
+}
