@@ -257,7 +257,10 @@ fn a_device_added_on_the_command_line_uploads_to_serve_and_shows_in_report_and_e
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
     let status = server.wait().unwrap();
     assert!(status.success(), "SIGTERM stops it cleanly: {status:?}");
-    logged.extend(log.try_iter());
+    // Everything it wrote, up to the end of its standard error (the reader's channel closes).
+    while let Ok(line) = log.recv_timeout(Duration::from_secs(10)) {
+        logged.push(line);
+    }
     let log_text = logged.join("\n");
     assert!(log_text.contains("collector stopped"), "{log_text}");
 
