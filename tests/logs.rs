@@ -171,8 +171,12 @@ fn no_credential_token_or_code_appears_in_any_log_at_trace_level() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    logs.extend(kiosk_log.try_iter());
-    logs.extend(collector_log.try_iter());
+    // Every line, up to the end of each program's log (its reader's channel closes).
+    for log in [&kiosk_log, &collector_log] {
+        while let Ok(line) = log.recv_timeout(Duration::from_secs(10)) {
+            logs.push(line);
+        }
+    }
     let all = logs.join("\n");
     assert!(all.contains("TRACE"), "the logs are at trace level");
     assert!(all.lines().count() > 50, "{all}");
