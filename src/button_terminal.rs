@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::buttons::{Buttons, Press, Verdict};
+use crate::buttons::{Buttons, Meaning, Press, Verdict};
 use crate::config::Config;
 use crate::display::{Panel, SyncMark, View};
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
@@ -186,9 +186,15 @@ impl ButtonTerminal {
             };
             let fx = match input {
                 None | Some(Input::Stop) => return,
-                Some(Input::Press(Press { score, press })) => {
-                    self.kiosk.press(score, press, crate::clock::now())
-                }
+                Some(Input::Press(Press {
+                    meaning: Meaning::Score(score),
+                    press,
+                })) => self.kiosk.press(score, press, crate::clock::now()),
+                // No speech on a terminal without a touchscreen yet.
+                Some(Input::Press(Press {
+                    meaning: Meaning::Listen,
+                    ..
+                })) => vec![],
                 Some(Input::Store(reply)) => self.kiosk.store_replied(&reply),
                 Some(Input::Sync(status)) => {
                     self.sync = SyncMark {

@@ -4,6 +4,7 @@
 //! speaker blocks on its queue and uses no CPU.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -118,8 +119,11 @@ fn run(speech: &Speech, rx: &mpsc::Receiver<Order>) {
 /// Starts the engine on `lines`; `None` (logged) when it cannot run.
 fn speak(speech: &Speech, language: &str, lines: &[String]) -> Option<Child> {
     let (program, args) = speech.command_for(language);
+    // A group of its own, so that ending it also ends whatever it started (an engine
+    // behind a wrapper script goes quiet too).
     let started = Command::new(&program)
         .args(&args)
+        .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -141,9 +145,59 @@ fn speak(speech: &Speech, language: &str, lines: &[String]) -> Option<Child> {
     Some(child)
 }
 
+/// Ends the engine and everything in its process group, and reaps it.
 fn stop(child: Option<Child>) {
     if let Some(mut child) = child {
+        if let Ok(group) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: a plain signal to the group this engine leads (its pid is its group).
+            unsafe { libc::killpg(group, libc::SIGKILL) };
+        }
         let _ = child.kill();
         let _ = child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// Whether process `pid` still runs (a zombie waiting to be reaped does not).
+    fn runs(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
+    }
+
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn hushing_ends_an_engine_behind_a_wrapper_and_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("engine.pid");
+        let script = format!("sleep 60 & echo $! > '{}'; wait", pid_file.display());
+        let speaker = Speaker::start(Speech {
+            command: vec!["sh".into(), "-c".into(), script],
+        });
+        speaker.say("en", vec!["Hello".into()]);
+        eventually("the engine started", || {
+            std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+        });
+        let pid = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .to_owned();
+        assert!(runs(&pid));
+        speaker.hush();
+        eventually("the engine's own child ended too", || !runs(&pid));
     }
 }

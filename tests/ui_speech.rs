@@ -233,3 +233,56 @@ fn the_real_espeak_ng_with_the_default_command_says_german_into_a_wav_file() {
     let loud = samples.iter().filter(|s| s.unsigned_abs() > 2_000).count();
     assert!(loud > 2_000, "it holds sound: {loud} loud samples");
 }
+
+#[test]
+fn a_box_button_given_to_speech_turns_it_on_and_is_never_an_answer() {
+    use ces_kiosk::buttons::simulate::Heard;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = buttons::sim_box(dir.path(), "desk-box");
+    let text = format!(
+        "{}\n[[button_box]]\npath = \"{}\"\nscores = [2, 4, 6]\nlisten_button = 4\n",
+        ces_kiosk::demo::DEMO_TOML,
+        sim.path().display()
+    );
+    let mut config =
+        ces_kiosk::config::Config::parse(&text, Path::new("t.toml"), dir.path()).unwrap();
+    assert_eq!(config.button_boxes[0].listen, Some(4));
+    let (command, log) = recording_engine(dir.path());
+    config.speech = Some(ces_kiosk::config::Speech { command });
+    let (config, ui) = kiosk_with(config, 800, 480);
+    buttons::wait_connected(&sim);
+
+    let seq = sim.press(4);
+    assert_eq!(
+        buttons::verdict(&sim, seq),
+        Heard::Ack {
+            seq,
+            counted: false
+        },
+        "heard, not counted"
+    );
+    assert!(ui.wait_for_press(STORE_WAIT));
+    let en = ces_kiosk::wording::of("en");
+    wait_said(
+        &log,
+        &utterance(
+            "en",
+            &[
+                &config.survey.question["en"],
+                "1 means Strongly disagree. 7 means Strongly agree.",
+                en.how_to_answer,
+            ],
+        ),
+    );
+    assert!(stored(&config).is_empty(), "no answer");
+
+    // Refused in the config: the listen button must come after the scored ones.
+    let clash = text.replace("listen_button = 4", "listen_button = 2");
+    let e = ces_kiosk::config::Config::parse(&clash, Path::new("t.toml"), dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("button_box[0].listen_button") && e.contains("4 to 9"),
+        "{e}"
+    );
+}

@@ -25,8 +25,16 @@ use port::Port;
 /// A press ready for the answer path: the score its button gives, and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Press {
-    pub score: u8,
+    pub meaning: Meaning,
     pub press: ButtonPress,
+}
+
+/// What a button means in the config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Meaning {
+    Score(u8),
+    /// Turn speech on.
+    Listen,
 }
 
 /// What became of a press, as told to the box.

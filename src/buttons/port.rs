@@ -13,7 +13,7 @@ use serialport::{SerialPort, TTYPort};
 
 use super::frame::{Dropped, Event, LedState, LedTarget, Message, Parser};
 use super::pty::{Wake, wait};
-use super::{Press, Verdict};
+use super::{Meaning, Press, Verdict};
 use crate::config::ButtonBox;
 use crate::survey::ButtonPress;
 
@@ -205,6 +205,17 @@ impl Port {
                     Some(None) => {}
                     Some(Some(verdict)) => send(&mut state, &verdict_frame(&press, verdict)),
                     None => {
+                        if self.config.listen == Some(button) {
+                            // Not an answer: heard at once, and not counted.
+                            remember(&mut state, &press, Some(Verdict::Suppressed));
+                            send(&mut state, &verdict_frame(&press, Verdict::Suppressed));
+                            drop(state);
+                            on_press(Press {
+                                meaning: Meaning::Listen,
+                                press,
+                            });
+                            return;
+                        }
                         let Some(score) = self.config.score(button) else {
                             tracing::warn!(
                                 port = %self.config.path.display(),
@@ -216,7 +227,10 @@ impl Port {
                         };
                         remember(&mut state, &press, None);
                         drop(state);
-                        on_press(Press { score, press });
+                        on_press(Press {
+                            meaning: Meaning::Score(score),
+                            press,
+                        });
                     }
                 }
             }

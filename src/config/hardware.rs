@@ -77,6 +77,9 @@ pub struct ButtonBox {
     pub baud: u32,
     /// The score of each button: `scores[0]` for button 1, and so on.
     pub scores: Vec<u8>,
+    /// The button, after the scored ones, that turns speech on (a tactile way in for a
+    /// visitor who cannot see the screen).
+    pub listen: Option<u8>,
 }
 
 impl ButtonBox {
@@ -112,6 +115,7 @@ pub(super) struct RawButtonBox {
     path: Spanned<String>,
     baud: Option<Spanned<i64>>,
     scores: Spanned<Vec<i64>>,
+    listen_button: Option<Spanned<i64>>,
 }
 
 impl RawDisplay {
@@ -272,7 +276,31 @@ impl Checker<'_> {
                     }
                 }
             }
-            boxes.push(ButtonBox { path, baud, scores });
+            let listen = match &b.listen_button {
+                None => None,
+                Some(v) => {
+                    let first = scores.len() + 1;
+                    let n = usize::try_from(*v.get_ref()).unwrap_or(0);
+                    if !(first..=max_buttons).contains(&n) {
+                        return Err(self.err(
+                            v.span(),
+                            &key("listen_button"),
+                            format!(
+                                "button {} cannot turn speech on: use a button after the \
+                                 scored ones, {first} to {max_buttons}",
+                                v.get_ref()
+                            ),
+                        ));
+                    }
+                    u8::try_from(n).ok()
+                }
+            };
+            boxes.push(ButtonBox {
+                path,
+                baud,
+                scores,
+                listen,
+            });
         }
         Ok(boxes)
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use slint::{ComponentHandle, SharedString, Timer, TimerMode};
 
-use crate::buttons::{Buttons, Press, Verdict};
+use crate::buttons::{Buttons, Meaning, Press, Verdict};
 use crate::config::Config;
 use crate::kiosk::{Effect, Kiosk, Look, Screen, TimerKind};
 use crate::speech::Speaker;
@@ -299,10 +299,12 @@ impl Inner {
         if self.staff.testing() {
             return self.staff_test_press(&p);
         }
-        let fx = self
-            .kiosk
-            .borrow_mut()
-            .press(p.score, p.press, crate::clock::now());
+        let mut kiosk = self.kiosk.borrow_mut();
+        let fx = match p.meaning {
+            Meaning::Score(score) => kiosk.press(score, p.press, crate::clock::now()),
+            Meaning::Listen => kiosk.listen(),
+        };
+        drop(kiosk);
         self.apply(fx);
     }
 

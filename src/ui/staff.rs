@@ -14,7 +14,7 @@ use slint::{ComponentHandle, SharedString, Timer, TimerMode};
 use super::Inner;
 use super::generated::{StaffAdapter, StaffFact, StaffStage};
 use super::question::model;
-use crate::buttons::{Press, Verdict};
+use crate::buttons::{Meaning, Press, Verdict};
 use crate::config::Config;
 use crate::staff::Lockout;
 use crate::status::TerminalStatus;
@@ -428,13 +428,20 @@ impl Inner {
     /// A press while the buttons are being tested: shown, answered with a NAK, not stored.
     pub(super) fn staff_test_press(self: &Rc<Self>, p: &Press) {
         self.staff_touched();
-        if let Some(b) = &self.buttons {
-            b.verdict(&p.press, Verdict::Refused);
-        }
+        let meaning = match p.meaning {
+            Meaning::Score(score) => {
+                if let Some(b) = &self.buttons {
+                    b.verdict(&p.press, Verdict::Refused);
+                }
+                format!("score {score}")
+            }
+            // Already heard by the box: it never counts.
+            Meaning::Listen => "speech".to_owned(),
+        };
         self.staff_adapter().set_action_result(
             format!(
-                "Box {} button {} (score {}): works. Not stored.",
-                p.press.box_id, p.press.button, p.score
+                "Box {} button {} ({meaning}): works. Not stored.",
+                p.press.box_id, p.press.button
             )
             .into(),
         );
