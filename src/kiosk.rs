@@ -41,6 +41,8 @@ pub enum TimerKind {
     Saving,
     /// With speech on: a second touch of an answer within this chooses it.
     Confirm,
+    /// While idle, now and then: how to turn speech on (if configured).
+    Announce,
 }
 
 /// How the screens look for the visitor in front of the terminal: each one touch away, and
@@ -97,6 +99,8 @@ pub struct Kiosk {
     listening: bool,
     /// With speech on, the answer touched once and waiting for its second touch.
     armed: Option<Armed>,
+    /// How often an idle terminal says how to turn speech on; `None` for never.
+    announce: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +125,7 @@ impl Kiosk {
             look: Look::default(),
             listening: false,
             armed: None,
+            announce: None,
         }
     }
 
@@ -385,6 +390,7 @@ impl Kiosk {
                 self.confirm_expired();
                 vec![]
             }
+            TimerKind::Announce => self.announced(),
             _ => vec![],
         }
     }

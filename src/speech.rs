@@ -187,6 +187,7 @@ mod tests {
         let script = format!("sleep 60 & echo $! > '{}'; wait", pid_file.display());
         let speaker = Speaker::start(Speech {
             command: vec!["sh".into(), "-c".into(), script],
+            ..Speech::default()
         });
         speaker.say("en", vec!["Hello".into()]);
         eventually("the engine started", || {

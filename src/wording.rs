@@ -23,6 +23,8 @@ pub struct Wording {
     /// After the reasons are read out.
     pub or_skip: &'static str,
     pub skip: &'static str,
+    /// Said now and then while nobody uses the terminal, if configured.
+    pub how_to_listen: &'static str,
 }
 
 const EN: Wording = Wording {
@@ -39,6 +41,7 @@ const EN: Wording = Wording {
     what_made_it_hard: "What made it hard?",
     or_skip: "Or skip, at the bottom right.",
     skip: "Skip",
+    how_to_listen: "To hear this screen read aloud, touch and hold it.",
 };
 
 const NL: Wording = Wording {
@@ -55,6 +58,7 @@ const NL: Wording = Wording {
     what_made_it_hard: "Wat maakte het moeilijk?",
     or_skip: "Of sla over, rechtsonder.",
     skip: "Overslaan",
+    how_to_listen: "Houd het scherm ingedrukt om het te laten voorlezen.",
 };
 
 // The small displays' fonts hold Latin-1 only: a plain apostrophe, no ellipsis.
@@ -72,6 +76,7 @@ const DE: Wording = Wording {
     what_made_it_hard: "Was war schwierig?",
     or_skip: "Oder überspringen, unten rechts.",
     skip: "Überspringen",
+    how_to_listen: "Halten Sie den Bildschirm gedrückt, um ihn vorlesen zu lassen.",
 };
 
 const FR: Wording = Wording {
@@ -88,6 +93,7 @@ const FR: Wording = Wording {
     what_made_it_hard: "Qu'est-ce qui a été difficile\u{a0}?",
     or_skip: "Ou passez, en bas à droite.",
     skip: "Passer",
+    how_to_listen: "Pour entendre cet écran, gardez le doigt dessus.",
 };
 
 /// The words of `language`; English for a language that ships none.

@@ -60,7 +60,10 @@ fn utterance(language: &str, lines: &[&str]) -> Vec<String> {
 fn speaking_kiosk(dir: &Path) -> (ces_kiosk::config::Config, ces_kiosk::ui::KioskUi, PathBuf) {
     let mut config = ces_kiosk::demo::config(dir).unwrap();
     let (command, log) = recording_engine(dir);
-    config.speech = Some(ces_kiosk::config::Speech { command });
+    config.speech = Some(ces_kiosk::config::Speech {
+        command,
+        ..Default::default()
+    });
     let (config, ui) = kiosk_with(config, 800, 480);
     (config, ui, log)
 }
@@ -248,7 +251,10 @@ fn a_box_button_given_to_speech_turns_it_on_and_is_never_an_answer() {
         ces_kiosk::config::Config::parse(&text, Path::new("t.toml"), dir.path()).unwrap();
     assert_eq!(config.button_boxes[0].listen, Some(4));
     let (command, log) = recording_engine(dir.path());
-    config.speech = Some(ces_kiosk::config::Speech { command });
+    config.speech = Some(ces_kiosk::config::Speech {
+        command,
+        ..Default::default()
+    });
     let (config, ui) = kiosk_with(config, 800, 480);
     buttons::wait_connected(&sim);
 
@@ -285,4 +291,26 @@ fn a_box_button_given_to_speech_turns_it_on_and_is_never_an_answer() {
         e.contains("button_box[0].listen_button") && e.contains("4 to 9"),
         "{e}"
     );
+}
+
+#[test]
+fn an_idle_terminal_says_now_and_then_how_to_hear_it_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    let (command, log) = recording_engine(dir.path());
+    let every = Duration::from_secs(60);
+    config.speech = Some(ces_kiosk::config::Speech {
+        command,
+        announce_every: Some(every),
+    });
+    let (_config, ui) = kiosk_with(config, 800, 480);
+    advance(every + Duration::from_millis(50));
+    let line = ces_kiosk::wording::of("en").how_to_listen;
+    wait_said(&log, &utterance("en", &[line]));
+    advance(every);
+    wait_said(
+        &log,
+        &[utterance("en", &[line]), utterance("en", &[line])].concat(),
+    );
+    drop(ui);
 }

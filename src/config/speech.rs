@@ -3,6 +3,7 @@
 //! otherwise), or none.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -15,6 +16,9 @@ use super::{Checker, ConfigError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Speech {
     pub command: Vec<String>,
+    /// While nobody uses the terminal, a short line says how to turn speech on, this often;
+    /// `None` (the default) for never.
+    pub announce_every: Option<Duration>,
 }
 
 /// Debian's espeak-ng, a little slower than its default, reading standard input.
@@ -56,6 +60,7 @@ impl Default for Speech {
     fn default() -> Self {
         Speech {
             command: DEFAULT_COMMAND.iter().map(|s| (*s).to_owned()).collect(),
+            announce_every: None,
         }
     }
 }
@@ -66,7 +71,11 @@ pub(super) struct RawSpeech {
     #[serde(default = "yes")]
     enabled: bool,
     command: Option<Spanned<Vec<String>>>,
+    announce_every_seconds: Option<Spanned<i64>>,
 }
+
+/// How often the idle announcement may come, in seconds.
+const ANNOUNCE: std::ops::RangeInclusive<i64> = 30..=3600;
 
 fn yes() -> bool {
     true
@@ -78,8 +87,29 @@ impl Checker<'_> {
         let Some(raw) = raw else {
             return Ok(Some(Speech::default()));
         };
+        let announce_every = match &raw.announce_every_seconds {
+            None => None,
+            Some(v) if ANNOUNCE.contains(v.get_ref()) => {
+                Some(Duration::from_secs(v.get_ref().unsigned_abs()))
+            }
+            Some(v) => {
+                return Err(self.err(
+                    v.span(),
+                    "speech.announce_every_seconds",
+                    format!(
+                        "{} is outside {} to {} seconds",
+                        v.get_ref(),
+                        ANNOUNCE.start(),
+                        ANNOUNCE.end()
+                    ),
+                ));
+            }
+        };
         let Some(command) = raw.command else {
-            return Ok(raw.enabled.then(Speech::default));
+            return Ok(raw.enabled.then(|| Speech {
+                announce_every,
+                ..Speech::default()
+            }));
         };
         let span = command.span();
         let parts = command.into_inner();
@@ -104,7 +134,10 @@ impl Checker<'_> {
                 "each part at most {MAX_ARG} bytes, without control characters"
             ));
         }
-        Ok(raw.enabled.then_some(Speech { command: parts }))
+        Ok(raw.enabled.then_some(Speech {
+            command: parts,
+            announce_every,
+        }))
     }
 }
 
@@ -135,6 +168,8 @@ mod tests {
         assert!(e.contains("must not be empty"), "{e}");
         let e = parse("[speech]\ncommand = [\"say\", \"a\\nb\"]").unwrap_err();
         assert!(e.contains("control characters"), "{e}");
+        let e = parse("[speech]\nannounce_every_seconds = 5").unwrap_err();
+        assert!(e.contains("speech.announce_every_seconds"), "{e}");
         let e = parse("[speech]\nvoice = \"x\"").unwrap_err();
         assert!(e.contains("voice"), "{e}");
     }
@@ -151,10 +186,12 @@ mod tests {
     fn a_program_that_is_not_there_is_not_available() {
         let s = Speech {
             command: vec!["/nonexistent/espeak".into()],
+            ..Speech::default()
         };
         assert!(!s.available());
         let s = Speech {
             command: vec!["sh".into()],
+            ..Speech::default()
         };
         assert!(s.available(), "found on PATH");
     }

@@ -57,6 +57,28 @@ impl Kiosk {
         ])
     }
 
+    /// An idle terminal says, `every` so often, how to turn speech on: for a visitor who
+    /// cannot see that it can speak. Returns the timer to start.
+    pub fn announce_every(&mut self, every: Option<Duration>) -> Vec<Effect> {
+        self.announce = every;
+        every
+            .map(|every| Effect::StartTimer(TimerKind::Announce, every))
+            .into_iter()
+            .collect()
+    }
+
+    /// Time for the announcement: said only while nobody uses the terminal.
+    pub(super) fn announced(&mut self) -> Vec<Effect> {
+        let Some(every) = self.announce else {
+            return vec![];
+        };
+        let mut fx = vec![Effect::StartTimer(TimerKind::Announce, every)];
+        if self.is_idle() {
+            fx.push(self.say(vec![self.words().how_to_listen.to_owned()]));
+        }
+        fx
+    }
+
     /// A second touch came too late: the next one only says the answer again.
     pub(super) fn confirm_expired(&mut self) {
         self.armed = None;

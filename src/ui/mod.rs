@@ -132,9 +132,14 @@ impl KioskUi {
         inner.bind();
         inner.bind_staff();
         inner.fill_scale(&config.survey, Look::default());
-        inner.apply(vec![Effect::Language(
+        let mut fx = vec![Effect::Language(
             config.survey.default_language().to_owned(),
-        )]);
+        )];
+        if inner.speaker.is_some() {
+            let every = config.speech.as_ref().and_then(|s| s.announce_every);
+            fx.extend(inner.kiosk.borrow_mut().announce_every(every));
+        }
+        inner.apply(fx);
         Ok(KioskUi { inner })
     }
 

@@ -113,3 +113,26 @@ fn walking_away_ends_speech_for_the_next_visitor() {
     assert!(fx.iter().any(|e| matches!(e, Effect::Hush)));
     assert!(!k.listening() && k.is_idle());
 }
+
+#[test]
+fn an_idle_terminal_says_how_to_turn_speech_on_when_configured() {
+    let mut k = kiosk();
+    assert!(
+        k.timer(TimerKind::Announce).is_empty(),
+        "never unless configured"
+    );
+    let every = Duration::from_secs(120);
+    let fx = k.announce_every(Some(every));
+    assert!(matches!(fx[..], [Effect::StartTimer(TimerKind::Announce, d)] if d == every));
+    let fx = k.timer(TimerKind::Announce);
+    assert!(starts(&fx, TimerKind::Announce), "again later");
+    assert_eq!(
+        said(&fx),
+        [["To hear this screen read aloud, touch and hold it."]]
+    );
+    // Not over a visitor who is answering.
+    k.choose_language("nl");
+    let fx = k.timer(TimerKind::Announce);
+    assert!(starts(&fx, TimerKind::Announce));
+    assert!(said(&fx).is_empty());
+}
