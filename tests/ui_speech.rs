@@ -57,6 +57,19 @@ fn utterance(language: &str, lines: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// What Listen says on the demo's question in English.
+fn question_in_english(config: &ces_kiosk::config::Config) -> Vec<String> {
+    let en = ces_kiosk::wording::of("en");
+    utterance(
+        "en",
+        &[
+            &config.survey.question["en"],
+            "1 means Strongly disagree. 7 means Strongly agree.",
+            en.how_to_answer,
+        ],
+    )
+}
+
 fn speaking_kiosk(dir: &Path) -> (ces_kiosk::config::Config, ces_kiosk::ui::KioskUi, PathBuf) {
     let mut config = ces_kiosk::demo::config(dir).unwrap();
     let (command, log) = recording_engine(dir);
@@ -168,18 +181,7 @@ fn a_long_press_beside_the_answers_turns_speech_on() {
     window.dispatch_event(WindowEvent::PointerPressed { position, button });
     advance(Duration::from_millis(1600));
     window.dispatch_event(WindowEvent::PointerReleased { position, button });
-    let en = ces_kiosk::wording::of("en");
-    wait_said(
-        &log,
-        &utterance(
-            "en",
-            &[
-                &config.survey.question["en"],
-                "1 means Strongly disagree. 7 means Strongly agree.",
-                en.how_to_answer,
-            ],
-        ),
-    );
+    wait_said(&log, &question_in_english(&config));
     let log = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         log.matches("--- ").count(),
@@ -268,18 +270,7 @@ fn a_box_button_given_to_speech_turns_it_on_and_is_never_an_answer() {
         "heard, not counted"
     );
     assert!(ui.wait_for_press(STORE_WAIT));
-    let en = ces_kiosk::wording::of("en");
-    wait_said(
-        &log,
-        &utterance(
-            "en",
-            &[
-                &config.survey.question["en"],
-                "1 means Strongly disagree. 7 means Strongly agree.",
-                en.how_to_answer,
-            ],
-        ),
-    );
+    wait_said(&log, &question_in_english(&config));
     assert!(stored(&config).is_empty(), "no answer");
 
     // Refused in the config: the listen button must come after the scored ones.

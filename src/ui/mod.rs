@@ -242,23 +242,15 @@ impl Inner {
             Err(_) => vec![],
         }));
         adapter.on_reason(self.step(|k, id: SharedString| k.reason(&id)));
-        let skip = self.step(|k, ()| k.skip());
-        adapter.on_skip(move || skip(()));
-        let touched = self.step(|k, ()| k.touched());
-        adapter.on_touched(move || touched(()));
-        let end_thanks = self.step(|k, ()| k.end_thanks());
-        adapter.on_end_thanks(move || end_thanks(()));
+        adapter.on_skip(self.act(Kiosk::skip));
+        adapter.on_touched(self.act(Kiosk::touched));
+        adapter.on_end_thanks(self.act(Kiosk::end_thanks));
         adapter.on_choose_language(self.step(|k, lang: SharedString| k.choose_language(&lang)));
-        let open = self.step(|k, ()| k.open_languages());
-        adapter.on_open_languages(move || open(()));
-        let close = self.step(|k, ()| k.close_languages());
-        adapter.on_close_languages(move || close(()));
-        let listen = self.step(|k, ()| k.listen());
-        adapter.on_listen(move || listen(()));
-        let contrast = self.step(|k, ()| k.toggle_contrast());
-        adapter.on_toggle_contrast(move || contrast(()));
-        let large_text = self.step(|k, ()| k.toggle_large_text());
-        adapter.on_toggle_large_text(move || large_text(()));
+        adapter.on_open_languages(self.act(Kiosk::open_languages));
+        adapter.on_close_languages(self.act(Kiosk::close_languages));
+        adapter.on_listen(self.act(Kiosk::listen));
+        adapter.on_toggle_contrast(self.act(Kiosk::toggle_contrast));
+        adapter.on_toggle_large_text(self.act(Kiosk::toggle_large_text));
         let weak = Rc::downgrade(self);
         adapter.on_store_replied(move || {
             if let Some(inner) = weak.upgrade() {
@@ -277,6 +269,12 @@ impl Inner {
                 inner.adopt_config();
             }
         });
+    }
+
+    /// A UI callback without arguments that runs one step of the flow.
+    fn act(self: &Rc<Self>, step: fn(&mut Kiosk) -> Vec<Effect>) -> impl Fn() + 'static {
+        let step = self.step(move |k, ()| step(k));
+        move || step(())
     }
 
     /// A UI callback that runs one step of the flow and carries out its effects.

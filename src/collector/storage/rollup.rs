@@ -207,6 +207,12 @@ pub fn fine_key(k: &[String]) -> String {
     )
 }
 
+/// Whether `q` asks about one site or place as a whole (not per device).
+fn one_place(q: &CountQuery) -> bool {
+    let f = &q.filter;
+    f.site.is_some() && f.device.is_none() && q.group != Grouping::Device
+}
+
 /// The whole months of a period, read from a monthly table, and the days before and after
 /// them, read from a daily one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,12 +228,28 @@ impl Months {
     /// The split for a report of one site's or place's hours of the day spanning at least
     /// one whole month; `None` for any other report.
     pub fn of(q: &CountQuery) -> Option<Months> {
-        let f = &q.filter;
-        let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
-        if q.time != TimeSplit::Hour || !one_place || q.page.is_some() {
+        if q.time != TimeSplit::Hour || !one_place(q) || q.page.is_some() {
             return None;
         }
-        Months::within(f)
+        Months::within(&q.filter)
+    }
+
+    /// The split for one site's or place's weekday × hour heatmap over at least one whole
+    /// month, both ends given; `None` for any other.
+    pub fn of_heatmap(q: &CountQuery) -> Option<Months> {
+        Months::within(&q.filter).filter(|m| one_place(q) && m.first.is_some() && m.last.is_some())
+    }
+
+    /// `q` for each stretch of days before and after the whole months.
+    pub fn edges<'a>(&'a self, q: &'a CountQuery) -> impl Iterator<Item = CountQuery> + 'a {
+        self.days.iter().map(move |(from, to)| CountQuery {
+            filter: AnswerFilter {
+                from: Some(from.clone()),
+                to: Some(to.clone()),
+                ..q.filter.clone()
+            },
+            ..q.clone()
+        })
     }
 
     /// The whole months between the filter's dates (open ends reach the first or last

@@ -213,9 +213,7 @@ async fn weekday_hours(
     c: &impl GenericClient,
     q: &CountQuery,
 ) -> Result<Vec<GroupCounts>, StorageError> {
-    let f = &q.filter;
-    let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
-    match Months::within(f).filter(|m| one_place && m.first.is_some() && m.last.is_some()) {
+    match Months::of_heatmap(q) {
         Some(months) => by_months(c, q, &months, true).await,
         None => weekday_hours_by_date(c, q).await,
     }
@@ -264,15 +262,7 @@ async fn by_months(
         filtered(&conditions),
     );
     let mut groups = read_groups(c, &sql, &params).await?;
-    for (from, to) in &months.days {
-        let part = CountQuery {
-            filter: AnswerFilter {
-                from: Some(from.clone()),
-                to: Some(to.clone()),
-                ..f.clone()
-            },
-            ..q.clone()
-        };
+    for part in months.edges(q) {
         groups.extend(if weekdays {
             weekday_hours_by_date(c, &part).await?
         } else {

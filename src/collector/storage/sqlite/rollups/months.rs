@@ -26,10 +26,7 @@ pub(super) fn weekday_hours(
     c: &Connection,
     q: &CountQuery,
 ) -> Result<Vec<GroupCounts>, StorageError> {
-    let f = &q.filter;
-    let one_place = f.site.is_some() && f.device.is_none() && q.group != Grouping::Device;
-    let months = Months::within(f).filter(|m| one_place && m.first.is_some() && m.last.is_some());
-    if let Some(months) = months {
+    if let Some(months) = Months::of_heatmap(q) {
         return by_months(c, q, &months, true);
     }
     let by_date = CountQuery {
@@ -89,15 +86,7 @@ pub(super) fn by_months(
         weekday = if weekdays { ", weekday" } else { "" },
     );
     let mut groups = read_groups(c, &sql, values, false)?;
-    for (from, to) in &months.days {
-        let part = CountQuery {
-            filter: AnswerFilter {
-                from: Some(from.clone()),
-                to: Some(to.clone()),
-                ..f.clone()
-            },
-            ..q.clone()
-        };
+    for part in months.edges(q) {
         groups.extend(if weekdays {
             weekday_hours(c, &part)?
         } else {
