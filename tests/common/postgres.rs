@@ -2,7 +2,8 @@
 //! (`/usr/lib/postgresql/<version>/bin`, from the `postgresql` package) in a temporary
 //! folder, listening on 127.0.0.1 at a free port, run as the `postgres` user when the tests
 //! run as root (it refuses root). One server per test program, started by the first test
-//! that asks and ended with the program; each test gets a database of its own.
+//! that asks and ended with the program, however the program ends, and its folder removed
+//! then; each test gets a database of its own.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -19,7 +20,8 @@ pub const SUPERUSER: &str = "ces";
 struct Server {
     port: u16,
     bin: PathBuf,
-    _dir: tempfile::TempDir,
+    /// The reaper's standard input: closed by the system when this program ends.
+    _reaper: std::process::ChildStdin,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
@@ -94,14 +96,40 @@ fn durability() -> &'static [&'static str] {
     }
 }
 
+/// A process that outlives this program by as long as it takes to clean up: it waits for
+/// its standard input to close (which the system does when this program ends, even by a
+/// signal), then for the server to have shut down (it removes `postmaster.pid` last; at most
+/// a minute), then removes the server's folder. A static is never dropped, so the folder
+/// cannot be removed from inside.
+fn reaper(dir: &Path) -> std::process::ChildStdin {
+    Command::new("sh")
+        .arg("-c")
+        .arg(concat!(
+            "cat >/dev/null; n=0; ",
+            "while [ -e \"$1/data/postmaster.pid\" ] && [ $n -lt 600 ]; ",
+            "do sleep 0.1; n=$((n + 1)); done; rm -rf \"$1\""
+        ))
+        .arg("postgres-reaper")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("sh starts")
+        .stdin
+        .take()
+        .unwrap()
+}
+
 fn start() -> Server {
     let bin = bin_dir();
     let ids = server_ids();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let reaper = reaper(&dir);
+    let dir = dir.as_path();
     if let Some((uid, gid)) = ids {
-        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
     }
-    let data = dir.path().join("data");
+    let data = dir.join("data");
     let init = as_server(&bin.join("initdb"), ids)
         .arg("-D")
         .arg(&data)
@@ -118,7 +146,7 @@ fn start() -> Server {
     // the program (PR_SET_PDEATHSIG follows the thread that started it).
     let (ready_tx, ready) = mpsc::channel();
     let postgres = bin.join("postgres");
-    let socket_dir = dir.path().to_owned();
+    let socket_dir = dir.to_owned();
     std::thread::spawn(move || {
         let mut server = as_server(&postgres, ids)
             .arg("-D")
@@ -156,7 +184,7 @@ fn start() -> Server {
     Server {
         port,
         bin,
-        _dir: dir,
+        _reaper: reaper,
     }
 }
 
