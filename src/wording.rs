@@ -23,6 +23,8 @@ pub struct Wording {
     /// After the reasons are read out.
     pub or_skip: &'static str,
     pub skip: &'static str,
+    /// Under the reasons on a small display: each is chosen with its button.
+    pub press_a_reason: &'static str,
     /// Said now and then while nobody uses the terminal, if configured.
     pub how_to_listen: &'static str,
 }
@@ -41,6 +43,7 @@ const EN: Wording = Wording {
     what_made_it_hard: "What made it hard?",
     or_skip: "Or skip, at the bottom right.",
     skip: "Skip",
+    press_a_reason: "Press its button, or wait to skip.",
     how_to_listen: "To hear this screen read aloud, touch and hold it.",
 };
 
@@ -58,6 +61,7 @@ const NL: Wording = Wording {
     what_made_it_hard: "Wat maakte het moeilijk?",
     or_skip: "Of sla over, rechtsonder.",
     skip: "Overslaan",
+    press_a_reason: "Druk op de knop ervan, of wacht om over te slaan.",
     how_to_listen: "Houd het scherm ingedrukt om het te laten voorlezen.",
 };
 
@@ -76,6 +80,7 @@ const DE: Wording = Wording {
     what_made_it_hard: "Was war schwierig?",
     or_skip: "Oder überspringen, unten rechts.",
     skip: "Überspringen",
+    press_a_reason: "Taste drücken, oder warten zum Überspringen.",
     how_to_listen: "Halten Sie den Bildschirm gedrückt, um ihn vorlesen zu lassen.",
 };
 
@@ -93,6 +98,7 @@ const FR: Wording = Wording {
     what_made_it_hard: "Qu'est-ce qui a été difficile\u{a0}?",
     or_skip: "Ou passez, en bas à droite.",
     skip: "Passer",
+    press_a_reason: "Appuyez sur son bouton, ou attendez pour passer.",
     how_to_listen: "Pour entendre cet écran, gardez le doigt dessus.",
 };
 

@@ -27,6 +27,7 @@ fn view(screen: Screen, scale: Scale, legend: &[u8], sync: SyncMark) -> View {
             .collect(),
         sync,
         notice: None,
+        reasons: vec![],
     }
 }
 
@@ -60,6 +61,23 @@ fn screens(layout: Layout) -> Vec<(&'static str, View)> {
                         .into(),
                 ),
                 ..view(Screen::Thanks, Scale::Ces7, &[1, 3, 4, 5, 7], synced)
+            },
+        ),
+        (
+            "reasons",
+            View {
+                reasons: [
+                    "Waiting time",
+                    "Staff could not help",
+                    "Finding the right desk",
+                    "Forms and paperwork were confusing and far too long",
+                    "Payment",
+                ]
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i as u8 + 1, r.to_string()))
+                .collect(),
+                ..view(Screen::FollowUp, Scale::Ces7, &[1, 3, 4, 5, 7], synced)
             },
         ),
         (

@@ -1,6 +1,6 @@
 //! The two small-display layouts: a 320×240 colour panel and a 128×64 monochrome one. Each
-//! draws the question with the button legend, the thank-you (with its notice, if any), or
-//! out of service, and a status mark for staff when the terminal is offline or answers wait
+//! draws the question with the button legend, the follow-up's reasons (`follow_up`), the
+//! thank-you (with its notice, if any), or out of service, and a status mark for staff when the terminal is offline or answers wait
 //! to be synced.
 
 use embedded_graphics::mono_font::MonoFont;
@@ -20,22 +20,29 @@ use crate::theme::{Rgb, Theme};
 use crate::wording::of as texts;
 
 const PAPER: Rgb888 = Rgb888::new(0xf7, 0xf5, 0xf0);
-const INK: Rgb888 = Rgb888::new(0x1f, 0x23, 0x28);
-const MUTED: Rgb888 = Rgb888::new(0x5c, 0x63, 0x6b);
+pub(super) const INK: Rgb888 = Rgb888::new(0x1f, 0x23, 0x28);
+pub(super) const MUTED: Rgb888 = Rgb888::new(0x5c, 0x63, 0x6b);
 const GOOD: Rgb888 = Rgb888::new(0x2e, 0x7d, 0x32);
 const WARN: Rgb888 = Rgb888::new(0xb3, 0x26, 0x1e);
 
-fn rgb(Rgb(r, g, b): Rgb) -> Rgb888 {
+pub(super) fn rgb(Rgb(r, g, b): Rgb) -> Rgb888 {
     Rgb888::new(r, g, b)
 }
 
 /// Draws on the canvas; drawing on memory cannot fail.
-fn draw(d: impl Drawable<Color = Rgb888>, canvas: &mut Canvas) {
+pub(super) fn draw(d: impl Drawable<Color = Rgb888>, canvas: &mut Canvas) {
     let _ = d.draw(canvas);
 }
 
 /// Writes `lines` centred on `x`, the first line's top at `top`.
-fn centred(canvas: &mut Canvas, lines: &[String], font: &MonoFont, ink: Rgb888, x: i32, top: i32) {
+pub(super) fn centred(
+    canvas: &mut Canvas,
+    lines: &[String],
+    font: &MonoFont,
+    ink: Rgb888,
+    x: i32,
+    top: i32,
+) {
     let style = MonoTextStyle::new(font, ink);
     let layout = TextStyleBuilder::new()
         .alignment(Alignment::Center)
@@ -148,6 +155,7 @@ pub(super) fn colour(canvas: &mut Canvas, view: &View) {
     );
     let t = texts(&view.language);
     match view.screen {
+        Screen::FollowUp if !view.reasons.is_empty() => super::follow_up::colour(canvas, view),
         Screen::Question | Screen::FollowUp => {
             let lines = wrap(&view.question, 30, 4);
             centred(canvas, &lines, &FONT_10X20, INK, w / 2, 24);
@@ -298,6 +306,7 @@ pub(super) fn mono(canvas: &mut Canvas, view: &View) {
     );
     let t = texts(&view.language);
     match view.screen {
+        Screen::FollowUp if !view.reasons.is_empty() => super::follow_up::mono(canvas, view),
         Screen::Question | Screen::FollowUp => {
             centred(
                 canvas,

@@ -4,6 +4,7 @@
 //! (`canvas`). The touch UI does not use this module, except for the shared colours.
 
 pub mod canvas;
+mod follow_up;
 pub mod framebuffer;
 mod layout;
 
@@ -38,6 +39,9 @@ pub struct View {
     pub sync: SyncMark,
     /// "You said, we did" under the thank-you, in the visitor's language.
     pub notice: Option<String>,
+    /// The follow-up's reasons in the visitor's language, each with the button that
+    /// chooses it (shown on the follow-up screen).
+    pub reasons: Vec<(u8, String)>,
 }
 
 /// The status mark for staff: whether the terminal is offline and how many answers wait.
