@@ -96,7 +96,7 @@ fn taps(card: &mut Card, delay: u32, n: usize) -> Vec<f64> {
     let writer = StoreWriter::spawn(storage, config.device.clone(), move |r| {
         tx.send((r, Instant::now())).unwrap();
     });
-    assert!(matches!(rx.recv().unwrap().0, Reply::Opened(Ok(()))));
+    assert!(matches!(rx.recv().unwrap().0, Reply::Opened(Ok(None))));
     assert_eq!(card.command(&format!("delay {delay}")), "ok");
     let mut waited = vec![];
     for i in 0..n {

@@ -213,7 +213,7 @@ fn commit_latencies(dir: &Path, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let writer = StoreWriter::spawn(storage, device, move |r| {
         tx.send((r, Instant::now())).unwrap();
     });
-    assert!(matches!(rx.recv().unwrap().0, Reply::Opened(Ok(()))));
+    assert!(matches!(rx.recv().unwrap().0, Reply::Opened(Ok(None))));
     let mut tap = vec![];
     for i in 0..n {
         let t = Instant::now();

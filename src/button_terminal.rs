@@ -1,8 +1,8 @@
 //! The event loop of a terminal without a touch screen: button boxes for input, a small
 //! display (framebuffer or PNG) or none. It runs the same screen flow (`kiosk`) and store
 //! thread as the touch UI, on its own thread; timers are deadlines, so an idle terminal
-//! sleeps in one blocking receive and uses no CPU. The follow-up question needs a touch
-//! screen, so it is not asked here.
+//! sleeps in one blocking receive and uses no CPU. The follow-up question is asked on a
+//! small display, its reasons chosen with the buttons; without a display it is not asked.
 
 use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::display::{Panel, SyncMark, View};
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
 use crate::store::{Reply, StoreWriter};
+use crate::survey::Survey;
 use crate::sync::survey_config::ConfigFeed;
 use crate::sync::{Link, SyncHandle, SyncStatus};
 
@@ -75,10 +76,8 @@ impl ButtonTerminal {
                 let _ = tx.send(Input::Store(reply));
             },
         );
-        let mut survey = config.survey.clone();
-        survey.follow_up.clear();
         // The legend shows the first box's buttons; boxes of one terminal share a layout.
-        let legend = config
+        let legend: Vec<(u8, u8)> = config
             .button_boxes
             .first()
             .map(|b| {
@@ -87,8 +86,9 @@ impl ButtonTerminal {
                     .collect()
             })
             .unwrap_or_default();
+        let survey = asked(&config.survey, panel.is_some(), legend.len());
         Ok(ButtonTerminal {
-            kiosk: Kiosk::new(survey, config.kiosk.clone()),
+            kiosk: Kiosk::new(survey, config.kiosk.clone()).reasons_by_button(),
             writer,
             buttons,
             panel,
@@ -243,8 +243,7 @@ impl ButtonTerminal {
         let Some((config, version)) = feed.pending() else {
             return;
         };
-        let mut survey = config.survey.clone();
-        survey.follow_up.clear();
+        let survey = asked(&config.survey, self.panel.is_some(), self.legend.len());
         if self.kiosk.replace_survey(survey, config.kiosk.clone()) {
             feed.applied(version);
             tracing::info!(version, "switched to the collector's new survey config");
@@ -255,6 +254,7 @@ impl ButtonTerminal {
     fn show(&mut self) {
         let Some(panel) = &mut self.panel else { return };
         let survey = self.kiosk.survey();
+        let language = self.kiosk.language();
         let view = View {
             screen: self.kiosk.screen(),
             language: self.kiosk.language().to_owned(),
@@ -271,6 +271,12 @@ impl ButtonTerminal {
                         .map(str::to_owned)
                 })
                 .flatten(),
+            reasons: match self.kiosk.screen() {
+                Screen::FollowUp => (survey.follow_up.iter().enumerate())
+                    .map(|(i, r)| (i as u8 + 1, r.text_in(language).to_owned()))
+                    .collect(),
+                _ => vec![],
+            },
         };
         if self.shown.as_ref() == Some(&view) {
             return;
@@ -285,4 +291,12 @@ impl ButtonTerminal {
         }
         self.shown = Some(view);
     }
+}
+
+/// The survey as a button terminal asks it: the follow-up only on a display, with as many
+/// reasons as there are buttons to choose them (button N, the Nth reason).
+fn asked(survey: &Survey, display: bool, buttons: usize) -> Survey {
+    let mut survey = survey.clone();
+    survey.follow_up.truncate(if display { buttons } else { 0 });
+    survey
 }

@@ -4,16 +4,20 @@
 //! so every rule is testable on its own.
 
 mod listen;
+mod presses;
+mod visitor;
 
 use std::time::Duration;
 
 use listen::Armed;
 pub use listen::CONFIRM_WITHIN;
+pub use visitor::Look;
 
 use crate::clock::Reading;
 use crate::config::Timings;
-use crate::recording::{Reply, Request};
+use crate::recording::{Closed, Reply, Request};
 use crate::survey::{Answer, ButtonPress, InputSource, Survey};
+use presses::close_without_reason;
 
 /// What the visitor sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,14 +47,6 @@ pub enum TimerKind {
     Confirm,
     /// While idle, now and then: how to turn speech on (if configured).
     Announce,
-}
-
-/// How the screens look for the visitor in front of the terminal: each one touch away, and
-/// back to normal for the next visitor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Look {
-    pub high_contrast: bool,
-    pub large_text: bool,
 }
 
 /// Something the flow needs done by the world around it.
@@ -101,6 +97,15 @@ pub struct Kiosk {
     armed: Option<Armed>,
     /// How often an idle terminal says how to turn speech on; `None` for never.
     announce: Option<Duration>,
+    /// The follow-up's reasons are chosen with the box's buttons (a terminal without a
+    /// touch screen): button N picks the Nth reason.
+    reasons_by_button: bool,
+    /// A follow-up a restart left open, found while a press was on its way to the store:
+    /// asked again if that press was its own (sent again by the box), closed otherwise.
+    left_open: Option<uuid::Uuid>,
+    /// With reasons chosen by button: presses that came while a commit was awaited, taken
+    /// in order once it returned (whether a press is a score or a reason depends on it).
+    deferred: std::collections::VecDeque<(u8, ButtonPress, Reading)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +131,9 @@ impl Kiosk {
             listening: false,
             armed: None,
             announce: None,
+            reasons_by_button: false,
+            left_open: None,
+            deferred: Default::default(),
         }
     }
 
@@ -196,34 +204,6 @@ impl Kiosk {
         self.answer(score, InputSource::Touch, time)
     }
 
-    /// A button box reported a press meaning `score`. The buttons are always there, so a
-    /// press on the thank-you screen is the next visitor's, and one during a follow-up
-    /// question ends that question without a reason (the score before it is stored). The
-    /// misuse filter applies as to taps. Every press is stored or refused, so that the box
-    /// hears back about each.
-    pub fn press(&mut self, score: u8, press: ButtonPress, time: Reading) -> Vec<Effect> {
-        if self.screen == Screen::OutOfService || !self.survey.scale.contains(score) {
-            return vec![Effect::Refuse(press)];
-        }
-        let mut fx = vec![];
-        match self.screen {
-            Screen::Thanks => {
-                fx.push(Effect::StopTimer(TimerKind::Thanks));
-                fx.extend(self.back_to_question());
-            }
-            Screen::FollowUp if self.awaiting.is_none() => {
-                fx.push(Effect::StopTimer(TimerKind::FollowUp));
-                if let Some(id) = self.follow_up.take() {
-                    fx.push(Effect::Store(Request::CloseFollowUp { id, reason: None }));
-                }
-                fx.extend(self.back_to_question());
-            }
-            _ => {}
-        }
-        fx.extend(self.answer(score, InputSource::Button(press), time));
-        fx
-    }
-
     fn answer(&mut self, score: u8, input: InputSource, time: Reading) -> Vec<Effect> {
         let suppressed = self.cooldown || self.awaiting.is_some();
         let answer = Answer::new(&self.survey, &self.language, score, suppressed, input, time);
@@ -278,7 +258,11 @@ impl Kiosk {
                 vec![
                     Effect::StopTimer(TimerKind::FollowUp),
                     Effect::StartTimer(TimerKind::Saving, SAVING_AFTER),
-                    Effect::Store(Request::CloseFollowUp { id, reason }),
+                    Effect::Store(Request::CloseFollowUp {
+                        id,
+                        reason,
+                        press: None,
+                    }),
                 ]
             }
             _ => vec![],
@@ -309,58 +293,6 @@ impl Kiosk {
         fx
     }
 
-    /// The visitor opened the list of languages (a survey with more than fit in a row). It
-    /// closes by itself when nobody chooses, like a language left behind.
-    pub fn open_languages(&mut self) -> Vec<Effect> {
-        if self.screen != Screen::Question || self.survey.languages.len() < 2 {
-            return vec![];
-        }
-        self.choosing_language = true;
-        vec![Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset)]
-    }
-
-    /// The visitor switched high contrast on or off.
-    pub fn toggle_contrast(&mut self) -> Vec<Effect> {
-        self.change_look(|l| l.high_contrast = !l.high_contrast)
-    }
-
-    /// The visitor switched larger text on or off.
-    pub fn toggle_large_text(&mut self) -> Vec<Effect> {
-        self.change_look(|l| l.large_text = !l.large_text)
-    }
-
-    /// A change of look, on the question only; it goes back to normal with the next visitor
-    /// (after the answer, or when nobody answers).
-    fn change_look(&mut self, change: impl FnOnce(&mut Look)) -> Vec<Effect> {
-        if self.screen != Screen::Question {
-            return vec![];
-        }
-        change(&mut self.look);
-        vec![Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset)]
-    }
-
-    /// The visitor closed the list of languages without choosing.
-    pub fn close_languages(&mut self) -> Vec<Effect> {
-        self.choosing_language = false;
-        vec![]
-    }
-
-    /// The visitor picked a language.
-    pub fn choose_language(&mut self, language: &str) -> Vec<Effect> {
-        let on_question = matches!(self.screen, Screen::Question | Screen::FollowUp);
-        if !on_question || !self.survey.has_language(language) {
-            return vec![];
-        }
-        self.choosing_language = false;
-        self.language = language.to_owned();
-        let mut fx = vec![
-            Effect::Language(self.language.clone()),
-            Effect::StartTimer(TimerKind::Idle, self.timings.idle_reset),
-        ];
-        fx.extend(self.spoken());
-        fx
-    }
-
     /// A timer started earlier ran out.
     pub fn timer(&mut self, kind: TimerKind) -> Vec<Effect> {
         match kind {
@@ -375,7 +307,7 @@ impl Kiosk {
                 let id = self.follow_up.take();
                 let mut fx = self.back_to_question();
                 if let Some(id) = id {
-                    fx.push(Effect::Store(Request::CloseFollowUp { id, reason: None }));
+                    fx.push(close_without_reason(id));
                 }
                 fx
             }
@@ -397,40 +329,68 @@ impl Kiosk {
 
     /// The store finished a request.
     pub fn store_replied<E: std::fmt::Display>(&mut self, reply: &Reply<E>) -> Vec<Effect> {
+        let mut fx = self.replied(reply);
+        while self.awaiting.is_none()
+            && let Some((score, press, time)) = self.deferred.pop_front()
+        {
+            fx.extend(self.press(score, press, time));
+        }
+        fx
+    }
+
+    fn replied<E: std::fmt::Display>(&mut self, reply: &Reply<E>) -> Vec<Effect> {
         if let Some(e) = reply.error() {
             return self.out_of_service(e.to_string());
         }
         match reply {
-            Reply::Recorded { answer, result }
-                if self.awaiting == Some(Awaiting::Score(answer.id)) =>
-            {
+            Reply::Recorded {
+                answer,
+                result: Ok(r),
+            } if self.awaiting == Some(Awaiting::Score(answer.id)) => {
                 self.awaiting = None;
                 self.saving = false;
-                // A press sent again was stored before; its follow-up, if any, is long gone.
-                let resent = result.as_ref().is_ok_and(|r| r.resent);
-                let mut fx = if answer.follow_up_open && !resent {
+                // A press sent again was stored before; its follow-up is asked again only if
+                // it is still open (a restart came between the press and its answer).
+                let (open, id) = match r.resent {
+                    true => (r.follow_up_open, r.id),
+                    false => (answer.follow_up_open, answer.id),
+                };
+                let mut fx = vec![];
+                if let Some(left) = self.left_open.take().filter(|left| !open || *left != id) {
+                    fx.push(close_without_reason(left));
+                }
+                if open {
                     self.screen = Screen::FollowUp;
-                    self.follow_up = Some(answer.id);
-                    let mut fx = vec![Effect::StartTimer(
+                    self.follow_up = Some(id);
+                    fx.push(Effect::StartTimer(
                         TimerKind::FollowUp,
                         self.timings.follow_up,
-                    )];
+                    ));
                     fx.extend(self.spoken());
-                    fx
                 } else {
-                    self.thank()
-                };
+                    fx.extend(self.thank());
+                }
                 fx.push(Effect::StopTimer(TimerKind::Saving));
                 fx
             }
-            Reply::FollowUpClosed { id, .. } if self.awaiting == Some(Awaiting::Reason(*id)) => {
+            Reply::FollowUpClosed { id, result, .. }
+                if self.awaiting == Some(Awaiting::Reason(*id)) =>
+            {
                 self.awaiting = None;
                 self.saving = false;
+                if let Ok(Closed::ScorePress { .. }) = result {
+                    // The box sent the score's press again: the question stays, in full.
+                    return vec![
+                        Effect::StopTimer(TimerKind::Saving),
+                        Effect::StartTimer(TimerKind::FollowUp, self.timings.follow_up),
+                    ];
+                }
                 self.follow_up = None;
                 let mut fx = self.thank();
                 fx.push(Effect::StopTimer(TimerKind::Saving));
                 fx
             }
+            Reply::Opened(Ok(Some(open))) => self.resume_follow_up(open),
             Reply::Probed(_) if self.screen == Screen::OutOfService => {
                 tracing::info!("answer store works again; back in service");
                 self.problem = None;
@@ -469,6 +429,7 @@ impl Kiosk {
         self.awaiting = None;
         self.saving = false;
         self.follow_up = None;
+        self.left_open = None;
         self.choosing_language = false;
         let hush = self.stop_listening();
         let mut fx = vec![

@@ -170,6 +170,13 @@ pub struct Reason {
     pub text: BTreeMap<String, String>,
 }
 
+impl Reason {
+    /// Its text in `language` (every language of a checked survey has one).
+    pub fn text_in(&self, language: &str) -> &str {
+        self.text.get(language).map_or(&self.id, String::as_str)
+    }
+}
+
 /// A validated survey: one question on one scale, in one or more languages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Survey {

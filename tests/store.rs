@@ -242,7 +242,9 @@ fn answers_leave_pending_only_on_the_collectors_word() {
     assert_eq!((counts.pending, counts.rejected), (2, 1));
     assert!(counts.oldest_pending_ms.is_some());
 
-    store.close_follow_up(low.id, Some("waiting")).unwrap();
+    store
+        .close_follow_up(low.id, Some("waiting"), None)
+        .unwrap();
     let pending = store.pending(100).unwrap();
     assert_eq!(pending.len(), 2);
     assert_eq!(pending[1].reason.as_deref(), Some("waiting"));

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::config::ButtonBox;
-use crate::store::Reply;
+use crate::store::{Closed, Reply};
 use crate::survey::ButtonPress;
 
 use port::Port;
@@ -101,16 +101,36 @@ impl Buttons {
 
     /// Acknowledges a stored button press (or refuses one whose write failed). Call it with
     /// every store reply, on the store thread: the box hears as soon as the commit returned.
+    /// A press that chose a follow-up reason is counted once its reason is stored; one that
+    /// came too late for it is stored but changes nothing (suppressed).
     pub fn store_replied(&self, reply: &Reply) {
-        if let Reply::Recorded { answer, result } = reply
-            && let Some(press) = answer.input.button_press()
-        {
-            let verdict = match result {
-                Ok(r) if r.suppressed => Verdict::Suppressed,
-                Ok(_) => Verdict::Counted,
-                Err(_) => Verdict::Refused,
-            };
-            self.verdict(press, verdict);
+        match reply {
+            Reply::Recorded { answer, result } => {
+                if let Some(press) = answer.input.button_press() {
+                    let verdict = match result {
+                        Ok(r) if r.suppressed => Verdict::Suppressed,
+                        Ok(_) => Verdict::Counted,
+                        Err(_) => Verdict::Refused,
+                    };
+                    self.verdict(press, verdict);
+                }
+            }
+            Reply::FollowUpClosed {
+                press: Some(press),
+                result,
+                ..
+            } => {
+                let verdict = match result {
+                    Ok(Closed::Now | Closed::ReasonPress) => Verdict::Counted,
+                    Ok(Closed::ScorePress { suppressed: false }) => Verdict::Counted,
+                    Ok(Closed::ScorePress { suppressed: true } | Closed::Before) => {
+                        Verdict::Suppressed
+                    }
+                    Err(_) => Verdict::Refused,
+                };
+                self.verdict(press, verdict);
+            }
+            _ => {}
         }
     }
 

@@ -168,8 +168,7 @@ impl Kiosk {
     fn reason_text(&self, id: &str) -> String {
         self.survey
             .reason(id)
-            .and_then(|r| r.text.get(&self.language))
-            .map_or(id, String::as_str)
+            .map_or(id, |r| r.text_in(&self.language))
             .to_owned()
     }
 }

@@ -2,6 +2,7 @@
 //! `synchronous=FULL`, checked on every connection), recording answers with their
 //! per-device sequence number, and reading them back.
 
+mod follow_up;
 mod medium;
 mod schema;
 mod snapshot;
@@ -11,12 +12,13 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::config::Device;
 use crate::survey::Answer;
 
-pub use crate::recording::{Recorded, Request};
+pub use crate::recording::{Closed, OpenFollowUp, Recorded, Request};
+use follow_up::{Earlier, earlier_press};
 pub use medium::{Volatile, volatile};
 pub use schema::migrations;
 pub use snapshot::{Snapshot, SyncRecord};
@@ -226,29 +228,30 @@ impl Store {
 
     /// Stores one answer in its own transaction. When this returns `Ok`, the answer is on
     /// disk and may be confirmed to the visitor.
-    /// A button press that was stored before is not stored again: the result says `resent`.
+    /// A button press that was stored before (as a score, or as the press that chose a
+    /// reason) is not stored again: the result says `resent`.
     pub fn record(&mut self, a: &Answer) -> Result<Recorded, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let press = a.input.button_press();
         if let Some(p) = press {
-            let earlier = tx
-                .prepare_cached(
-                    "SELECT id, seq, suppressed FROM answers
-                     WHERE box_id = ?1 AND box_session = ?2 AND box_seq = ?3",
-                )?
-                .query_row(params![p.box_id, p.session, p.seq], |r| {
-                    Ok((text_column::<uuid::Uuid>(r, 0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
-            if let Some((id, seq, suppressed)) = earlier {
-                return Ok(Recorded {
+            let resent = |id, seq, suppressed, follow_up_open| Recorded {
+                id,
+                seq,
+                resent: true,
+                suppressed,
+                follow_up_open,
+            };
+            match earlier_press(&tx, p)? {
+                Some(Earlier::Score {
                     id,
                     seq,
-                    resent: true,
                     suppressed,
-                });
+                    follow_up_open,
+                }) => return Ok(resent(id, seq, suppressed, follow_up_open)),
+                Some(Earlier::Reason { id, seq }) => return Ok(resent(id, seq, false, false)),
+                None => {}
             }
         }
         // The next after the last handed out: no gaps, no repeats, and no page written
@@ -296,32 +299,8 @@ impl Store {
             seq,
             resent: false,
             suppressed: a.suppressed,
+            follow_up_open: false,
         })
-    }
-
-    /// Ends the follow-up of an answer, with the reason the visitor chose or none.
-    /// Returns false when the answer had no open follow-up.
-    pub fn close_follow_up(
-        &mut self,
-        id: uuid::Uuid,
-        reason: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE answers SET reason = ?2, follow_up_open = 0
-                 WHERE id = ?1 AND follow_up_open = 1",
-            )?
-            .execute(params![id.to_string(), reason])?;
-        Ok(changed == 1)
-    }
-
-    /// Ends every follow-up left open, e.g. by a power cut; the scores stay.
-    pub fn close_all_follow_ups(&mut self) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
-            "UPDATE answers SET follow_up_open = 0 WHERE follow_up_open = 1",
-            [],
-        )?)
     }
 
     /// A small durable write that proves the disk works again after a failure.

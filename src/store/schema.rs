@@ -12,6 +12,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5),
         M::up(V6),
         M::up(V7),
+        M::up(V8),
     ])
 }
 
@@ -105,6 +106,18 @@ ALTER TABLE answers ADD COLUMN boot_ms INTEGER;
 /// times a day and reads the table (a month of answers) instead. One page less per answer.
 const V7: &str = "
 DROP INDEX answers_synced;
+";
+
+/// The button press that chose an answer's follow-up reason, on a terminal whose reasons
+/// are chosen with the box's buttons: a press sent again finds it here and is taken neither
+/// for a second reason nor for a score, across restarts too.
+const V8: &str = "
+ALTER TABLE answers ADD COLUMN reason_box_id TEXT;
+ALTER TABLE answers ADD COLUMN reason_box_session INTEGER;
+ALTER TABLE answers ADD COLUMN reason_box_seq INTEGER;
+CREATE UNIQUE INDEX answers_reason_press
+    ON answers (reason_box_id, reason_box_session, reason_box_seq)
+    WHERE reason_box_id IS NOT NULL;
 ";
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub struct StoreWriter {
 
 impl StoreWriter {
     /// Starts the thread, which opens the store `storage` names and reports
-    /// [`Reply::Opened`]. A database on a filesystem that does not survive a reboot is
+    /// [`Reply::Opened`] (with the follow-up a restart left open, if any). A database on a filesystem that does not survive a reboot is
     /// refused (every request fails with [`StoreError::Volatile`]) unless the config allows it.
     pub fn spawn(
         storage: Storage,
@@ -40,11 +40,7 @@ impl StoreWriter {
                     device,
                     store: None,
                 };
-                let opened = worker.store().map(|s| {
-                    if let Ok(n @ 1..) = s.close_all_follow_ups() {
-                        tracing::info!(answers = n, "closed follow-ups left open by a restart");
-                    }
-                });
+                let opened = worker.store().and_then(Store::open_follow_up);
                 on_reply(worker.logged(Reply::Opened(opened)));
                 for request in rx {
                     let reply = worker.handle(request);
@@ -118,12 +114,18 @@ impl Worker {
                 }
                 Reply::Recorded { answer, result }
             }
-            Request::CloseFollowUp { id, reason } => {
+            Request::CloseFollowUp { id, reason, press } => {
                 let result = self
                     .store()
-                    .and_then(|s| s.close_follow_up(id, reason.as_deref()))
-                    .map(drop);
-                Reply::FollowUpClosed { id, result }
+                    .and_then(|s| s.close_follow_up(id, reason.as_deref(), press.as_ref()));
+                if let (Some(p), Ok(closed)) = (&press, &result) {
+                    tracing::info!(
+                        box_seq = p.seq,
+                        ?closed,
+                        "follow-up reason chosen with a button"
+                    );
+                }
+                Reply::FollowUpClosed { id, press, result }
             }
             Request::Probe => Reply::Probed(self.store().and_then(Store::probe)),
         }

@@ -18,12 +18,7 @@ impl Inner {
             .iter()
             .map(|r| ReasonItem {
                 id: r.id.as_str().into(),
-                text: r
-                    .text
-                    .get(language)
-                    .map(String::as_str)
-                    .unwrap_or(&r.id)
-                    .into(),
+                text: r.text_in(language).into(),
             })
             .collect();
         let half = reasons.len().div_ceil(2);

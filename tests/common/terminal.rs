@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// The demo survey, parsed once (crash writers record in a tight loop).
-static SURVEY: LazyLock<Survey> =
+pub static SURVEY: LazyLock<Survey> =
     LazyLock::new(|| ces_kiosk::demo::config(Path::new(".")).unwrap().survey);
 
 /// A terminal database in a folder of its own.

@@ -55,11 +55,16 @@ fn commit(k: &mut Kiosk, fx: Vec<Effect>) -> Vec<Effect> {
                     seq: 1,
                     resent: false,
                     suppressed: answer.suppressed,
+                    follow_up_open: false,
                 });
                 out.extend(k.store_replied(&Reply::Recorded { answer, result }));
             }
-            Effect::Store(Request::CloseFollowUp { id, .. }) => {
-                out.extend(k.store_replied(&Reply::FollowUpClosed { id, result: Ok(()) }));
+            Effect::Store(Request::CloseFollowUp { id, press, .. }) => {
+                out.extend(k.store_replied(&Reply::FollowUpClosed {
+                    id,
+                    press,
+                    result: Ok(Closed::Now),
+                }));
             }
             other => out.push(other),
         }
@@ -299,6 +304,7 @@ fn a_resent_press_is_thanked_without_a_follow_up() {
         seq: 1,
         resent: true,
         suppressed: false,
+        follow_up_open: false,
     });
     k.store_replied(&Reply::Recorded { answer, result });
     assert_eq!(k.screen(), Screen::Thanks);
@@ -439,3 +445,4 @@ fn the_look_changes_for_one_visitor_and_is_back_to_normal_for_the_next() {
 }
 
 mod listen;
+mod reason_buttons;
