@@ -190,6 +190,9 @@ pub struct Survey {
     pub follow_up: Vec<Reason>,
     /// "You said, we did": a short message central teams show on the thank-you screen.
     pub notice: Option<Notice>,
+    /// The organisation's accent colour on the visitor screens (`[brand]`), checked to
+    /// stand out against the normal theme's page and to carry readable text.
+    pub accent: Option<crate::theme::Rgb>,
 }
 
 /// A short message on the thank-you screen, in every language of the survey, shown up to

@@ -23,7 +23,30 @@ impl Rgb {
         let Rgb(r, g, b) = self;
         0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
     }
+
+    /// A colour written `#rrggbb` (either case).
+    pub fn parse_hex(text: &str) -> Option<Rgb> {
+        let hex = text.strip_prefix('#').filter(|h| h.len() == 6)?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+        Some(Rgb(byte(0)?, byte(2)?, byte(4)?))
+    }
 }
+
+impl std::fmt::Display for Rgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Rgb(r, g, b) = self;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+/// How far a brand's accent must stand out against the page: a graphic (WCAG 2 non-text
+/// contrast).
+pub const ACCENT_ON_PAPER: f64 = 3.0;
+/// How far the text on a brand's accent must stand out (WCAG 2, normal text).
+pub const TEXT_ON_ACCENT: f64 = 4.5;
 
 /// The contrast ratio of two colours (WCAG 2): 1 for equal colours, 21 for black on white.
 pub fn contrast(a: Rgb, b: Rgb) -> f64 {
@@ -110,6 +133,43 @@ impl Theme {
         inks: [BLACK, BLACK],
     };
 
+    /// The everyday look in a brand's accent colour (high contrast keeps its own), with
+    /// the ink that stands out more on it: refused, saying why, when the accent does not
+    /// stand out [`ACCENT_ON_PAPER`] against the page or no ink [`TEXT_ON_ACCENT`] on it.
+    pub fn branded(accent: Rgb) -> Result<Theme, String> {
+        let t = Theme::NORMAL;
+        let on_paper = contrast(accent, t.paper);
+        if on_paper < ACCENT_ON_PAPER {
+            return Err(format!(
+                "{accent} stands out {on_paper:.2}:1 against the page ({}); it needs \
+                 {ACCENT_ON_PAPER}:1: choose a darker shade",
+                t.paper
+            ));
+        }
+        let ink = Theme::better_ink(&t.inks, accent);
+        let text = contrast(ink, accent);
+        if text < TEXT_ON_ACCENT {
+            return Err(format!(
+                "text on {accent} stands out {text:.2}:1 at best; it needs \
+                 {TEXT_ON_ACCENT}:1: choose a darker or a lighter shade"
+            ));
+        }
+        Ok(Theme {
+            accent,
+            accent_text: ink,
+            ..t
+        })
+    }
+
+    /// Of two inks, the one that stands out more on `back`.
+    fn better_ink([a, b]: &[Rgb; 2], back: Rgb) -> Rgb {
+        if contrast(*a, back) >= contrast(*b, back) {
+            *a
+        } else {
+            *b
+        }
+    }
+
     /// Background and ink of the target for `score` on `scale`.
     pub fn score_colours(&self, scale: Scale, score: u8) -> (Rgb, Rgb) {
         let picks: &[usize] = match scale {
@@ -119,13 +179,7 @@ impl Theme {
         };
         let i = usize::from(score.clamp(1, scale.max()) - 1);
         let back = self.steps[picks[i]];
-        let [a, b] = self.inks;
-        let ink = if contrast(a, back) >= contrast(b, back) {
-            a
-        } else {
-            b
-        };
-        (back, ink)
+        (back, Theme::better_ink(&self.inks, back))
     }
 }
 
@@ -189,5 +243,31 @@ mod tests {
             let ratio = contrast(a, b);
             assert!(ratio >= 7.0, "{what}: {ratio:.2}:1");
         }
+    }
+
+    #[test]
+    fn a_brand_accent_is_taken_only_when_it_and_its_text_stand_out() {
+        assert_eq!(Rgb::parse_hex("#0B5cad"), Some(Rgb(0x0b, 0x5c, 0xad)));
+        for bad in ["0b5cad", "#0b5cag", "#0b5ca", "#0b5cad0", "#", ""] {
+            assert_eq!(Rgb::parse_hex(bad), None, "{bad}");
+        }
+        assert_eq!(Rgb(0x0b, 0x5c, 0xad).to_string(), "#0b5cad");
+        let t = Theme::branded(Rgb(0x0b, 0x5c, 0xad)).unwrap();
+        assert_eq!((t.accent_text, t.paper), (WHITE, Theme::NORMAL.paper));
+        for (what, a, b) in pairs(&t) {
+            assert!(contrast(a, b) >= 4.5, "{what}");
+        }
+        assert!(contrast(t.accent, t.paper) >= ACCENT_ON_PAPER);
+        // A light yellow vanishes on the page.
+        let pale = Theme::branded(Rgb(0xff, 0xee, 0x88)).unwrap_err();
+        assert!(
+            pale.contains("against the page") && pale.contains("darker"),
+            "{pale}"
+        );
+        // A mid grey stands out from the page, but neither ink reads on it.
+        let mid = Rgb(0x80, 0x80, 0x80);
+        assert!(contrast(mid, Theme::NORMAL.paper) >= ACCENT_ON_PAPER);
+        let err = Theme::branded(mid).unwrap_err();
+        assert!(err.contains("text on #808080"), "{err}");
     }
 }

@@ -246,3 +246,28 @@ fn follow_up_in_high_contrast_with_larger_text_at_800x480() {
     assert!(ui.wait_for_store(STORE_WAIT));
     check(&ui, "follow-up-high-contrast-large-text-800x480");
 }
+
+/// The demo terminal in a brand's accent (plum), from a `[brand]` section as written.
+fn branded(dir: &Path) -> ces_kiosk::config::Config {
+    let text = format!(
+        "{}\n[brand]\naccent = \"#7a1f5c\"\n",
+        ces_kiosk::demo::DEMO_TOML
+    );
+    ces_kiosk::config::Config::parse(&text, Path::new("brand.toml"), dir).expect("a valid config")
+}
+
+#[test]
+fn question_in_a_brands_accent_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk_with(branded(dir.path()), 800, 480);
+    check(&ui, "question-brand-800x480");
+}
+
+#[test]
+fn thank_you_in_a_brands_accent_at_1024x600() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk_with(branded(dir.path()), 1024, 600);
+    the(&ui, "Score 6").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "thanks-brand-1024x600");
+}

@@ -212,6 +212,7 @@ struct RawConfig {
     button_box: Vec<Spanned<hardware::RawButtonBox>>,
     staff: Option<RawStaff>,
     speech: Option<speech::RawSpeech>,
+    brand: Option<Spanned<survey::RawBrand>>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +287,7 @@ impl Checker<'_> {
                     raw.device.as_ref().map(|d| ("device", d.span())),
                     raw.survey.as_ref().map(|d| ("survey", d.span())),
                     raw.kiosk.as_ref().map(|d| ("kiosk", d.span())),
+                    raw.brand.as_ref().map(|d| ("brand", d.span())),
                 ];
                 if let Some((key, span)) = from_collector.into_iter().flatten().next() {
                     return Err(self.err(
@@ -315,11 +317,13 @@ impl Checker<'_> {
                 };
                 let device = raw.device.ok_or_else(|| missing("device"))?;
                 let survey = raw.survey.ok_or_else(|| missing("survey"))?;
-                let survey = SurveyConfig {
+                let mut survey = SurveyConfig {
                     survey: self.survey(survey.into_inner())?,
                     timings: self
                         .timings(raw.kiosk.map(Spanned::into_inner).unwrap_or_default())?,
                 };
+                survey.survey.accent =
+                    self.brand(raw.brand.map(Spanned::into_inner).unwrap_or_default())?;
                 let upstream = raw
                     .upstream
                     .map(|u| self.upstream(u, base, None))

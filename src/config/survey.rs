@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::{Checker, ConfigError, MAX_TEXT, Timings};
 use crate::survey::{MAX_NOTICE, Notice, Reason, SHIPPED_LANGUAGES, Scale, Survey};
+use crate::theme::{Rgb, Theme};
 
 /// A survey config as the collector hands it out: `[survey]` and `[kiosk]` alone.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +31,14 @@ struct RawSurveyConfig {
     #[serde(default)]
     kiosk: RawKiosk,
     notice: Option<Spanned<RawNotice>>,
+    brand: Option<RawBrand>,
+}
+
+/// `[brand]`: the organisation's accent colour on the visitor screens.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBrand {
+    accent: Option<Spanned<String>>,
 }
 
 /// `[notice]`: "you said, we did" on the thank-you screen, until a last day.
@@ -57,6 +66,7 @@ impl SurveyConfig {
             .notice
             .map(|n| checker.notice(n.into_inner(), &survey.languages))
             .transpose()?;
+        survey.accent = checker.brand(raw.brand.unwrap_or_default())?;
         Ok(SurveyConfig {
             survey,
             timings: checker.timings(raw.kiosk)?,
@@ -220,7 +230,28 @@ impl Checker<'_> {
             low_scores,
             follow_up,
             notice: None,
+            accent: None,
         })
+    }
+
+    /// The brand's accent: a `#rrggbb` colour that stands out against the page and carries
+    /// readable text (checked against the normal theme; high contrast keeps its own).
+    pub(super) fn brand(&self, raw: RawBrand) -> Result<Option<Rgb>, ConfigError> {
+        let Some(accent) = raw.accent else {
+            return Ok(None);
+        };
+        let colour = Rgb::parse_hex(accent.get_ref().trim()).ok_or_else(|| {
+            self.err(
+                accent.span(),
+                "brand.accent",
+                format!(
+                    "{:?} is not a colour; write it as #rrggbb, e.g. \"#0b5cad\"",
+                    accent.get_ref()
+                ),
+            )
+        })?;
+        Theme::branded(colour).map_err(|why| self.err(accent.span(), "brand.accent", why))?;
+        Ok(Some(colour))
     }
 
     fn languages(&self, raw: &Spanned<Vec<String>>) -> Result<Vec<String>, ConfigError> {
@@ -315,5 +346,56 @@ impl Checker<'_> {
                 )?
                 .unwrap_or(d.misuse_cooldown),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo survey config (its `[survey]` and `[kiosk]`) as a collector hands it out,
+    /// with `brand` added.
+    fn survey_config(brand: &str) -> Result<SurveyConfig, String> {
+        let demo = crate::demo::DEMO_TOML;
+        let start = demo.find("[survey]").unwrap();
+        let end = demo.find("[storage]").unwrap();
+        let text = format!("{}\n{brand}", &demo[start..end]);
+        SurveyConfig::parse(&text, Path::new("survey.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_brands_accent_is_taken_when_it_stands_out() {
+        assert_eq!(survey_config("").unwrap().survey.accent, None);
+        let c = survey_config("[brand]\naccent = \"#7A1F5C\"").unwrap();
+        assert_eq!(c.survey.accent, Some(Rgb(0x7a, 0x1f, 0x5c)));
+    }
+
+    #[test]
+    fn an_accent_that_is_no_colour_or_does_not_stand_out_is_refused_with_its_line() {
+        for (accent, says) in [
+            ("plum", "is not a colour"),
+            ("#7a1f5", "is not a colour"),
+            ("#ffee88", "against the page"),
+            ("#808080", "text on #808080"),
+        ] {
+            let e = survey_config(&format!("[brand]\naccent = \"{accent}\"")).unwrap_err();
+            assert!(
+                e.contains("brand.accent") && e.contains(says),
+                "{accent}: {e}"
+            );
+        }
+        let e = survey_config("[brand]\nlogo_colour = \"#7a1f5c\"").unwrap_err();
+        assert!(e.contains("logo_colour"), "{e}");
+    }
+
+    #[test]
+    fn a_terminal_config_takes_a_brand_too() {
+        let text = format!(
+            "{}\n[brand]\naccent = \"#0b5cad\"\n",
+            crate::demo::DEMO_TOML
+        );
+        let c =
+            crate::config::Config::parse(&text, Path::new("t.toml"), Path::new("/data")).unwrap();
+        assert_eq!(c.survey.accent, Some(Rgb(0x0b, 0x5c, 0xad)));
     }
 }

@@ -132,6 +132,7 @@ impl KioskUi {
         inner.bind();
         inner.bind_staff();
         inner.fill_scale(&config.survey, Look::default());
+        palette::show(&inner.window, Look::default(), config.survey.accent);
         let mut fx = vec![Effect::Language(
             config.survey.default_language().to_owned(),
         )];
@@ -397,7 +398,7 @@ impl Inner {
         if self.shown_look.get() != look {
             adapter.set_high_contrast(look.high_contrast);
             adapter.set_large_text(look.large_text);
-            palette::show(&self.window, look);
+            palette::show(&self.window, look, kiosk.survey().accent);
             self.fill_scale(kiosk.survey(), look);
             self.shown_look.set(look);
         }

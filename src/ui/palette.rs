@@ -24,10 +24,15 @@ pub fn theme(look: Look) -> &'static Theme {
     }
 }
 
-/// Sets the window's colours and text size to `look`.
-pub fn show(window: &MainWindow, look: Look) {
-    let t = theme(look);
+/// Sets the window's colours and text size to `look`, in the brand's `accent` if the survey
+/// has one (checked with its config; high contrast keeps its own).
+pub fn show(window: &MainWindow, look: Look, accent: Option<Rgb>) {
+    let branded = accent
+        .filter(|_| !look.high_contrast)
+        .and_then(|a| Theme::branded(a).ok());
+    let t = branded.as_ref().unwrap_or(theme(look));
     let g = window.global::<SlintTheme>();
+    g.set_branded(branded.is_some());
     g.set_paper(slint(t.paper));
     g.set_text(slint(t.text));
     g.set_muted(slint(t.muted));

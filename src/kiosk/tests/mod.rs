@@ -28,6 +28,7 @@ fn survey() -> Survey {
             text: text("Waiting", "Wachten"),
         }],
         notice: None,
+        accent: None,
     }
 }
 
