@@ -410,6 +410,16 @@ async fn one_collector_at_a_time_sends_a_channels_deliveries_and_another_takes_o
         drop(second);
         first
     };
+    // A dropped collector's connections close in the background: wait until the server
+    // has let the sender lock go (taking it here blocks until then; this session ends at
+    // once and frees it again).
+    let free = format!(
+        "SELECT count(*) FROM (SELECT pg_advisory_lock({}, hashtext('{EMAIL_CHANNEL}'))) AS l",
+        0x6365_734f
+    );
+    let wait = database.clone();
+    let taken = tokio::task::spawn_blocking(move || sql_number(&wait, &free));
+    assert_eq!(taken.await.unwrap(), 1);
     let due = other
         .due_deliveries(EMAIL_CHANNEL, 1_000, 16)
         .await
