@@ -232,7 +232,7 @@ impl Kiosk {
         if let Some(spoken) = self.first_touch(Armed::Reason(id.to_owned())) {
             return spoken;
         }
-        self.close_follow_up(Some(id.to_owned()))
+        self.close_follow_up(Some(id.to_owned()), None)
     }
 
     /// The visitor skipped the follow-up question.
@@ -243,7 +243,7 @@ impl Kiosk {
         if let Some(spoken) = self.first_touch(Armed::Skip) {
             return spoken;
         }
-        self.close_follow_up(None)
+        self.close_follow_up(None, None)
     }
 
     /// Whether the follow-up question waits for a reason.
@@ -251,18 +251,19 @@ impl Kiosk {
         self.screen == Screen::FollowUp && self.follow_up.is_some() && self.awaiting.is_none()
     }
 
-    fn close_follow_up(&mut self, reason: Option<String>) -> Vec<Effect> {
+    /// Ends the follow-up with `reason` (and the box's `press` that chose it), once stored.
+    pub(super) fn close_follow_up(
+        &mut self,
+        reason: Option<String>,
+        press: Option<ButtonPress>,
+    ) -> Vec<Effect> {
         match (self.screen, self.follow_up, self.awaiting) {
             (Screen::FollowUp, Some(id), None) => {
                 self.awaiting = Some(Awaiting::Reason(id));
                 vec![
                     Effect::StopTimer(TimerKind::FollowUp),
                     Effect::StartTimer(TimerKind::Saving, SAVING_AFTER),
-                    Effect::Store(Request::CloseFollowUp {
-                        id,
-                        reason,
-                        press: None,
-                    }),
+                    Effect::Store(Request::CloseFollowUp { id, reason, press }),
                 ]
             }
             _ => vec![],

@@ -415,7 +415,7 @@ async fn one_collector_at_a_time_sends_a_channels_deliveries_and_another_takes_o
     // once and frees it again).
     let free = format!(
         "SELECT count(*) FROM (SELECT pg_advisory_lock({}, hashtext('{EMAIL_CHANNEL}'))) AS l",
-        0x6365_734f
+        ces_kiosk::collector::storage::postgres::SENDER_LOCK
     );
     let wait = database.clone();
     let taken = tokio::task::spawn_blocking(move || sql_number(&wait, &free));

@@ -1,7 +1,7 @@
 //! The two small-display layouts: a 320×240 colour panel and a 128×64 monochrome one. Each
 //! draws the question with the button legend, the follow-up's reasons (`follow_up`), the
-//! thank-you (with its notice, if any), or out of service, and a status mark for staff when the terminal is offline or answers wait
-//! to be synced.
+//! thank-you (with its notice, if any), or out of service, and a status mark for staff when
+//! the terminal is offline or answers wait to be synced.
 
 use embedded_graphics::mono_font::MonoFont;
 use embedded_graphics::mono_font::MonoTextStyle;

@@ -1,7 +1,8 @@
 //! Small displays of button terminals, drawn with embedded-graphics: what a screen shows
 //! ([`View`]), the two layouts (`layout`: a 320×240 colour panel and a 128×64 monochrome
 //! one), and where the pixels go: a Linux framebuffer (`framebuffer`) or a PNG file
-//! (`canvas`). The touch UI does not use this module, except for the shared colours.
+//! (`canvas`). The touch UI does not use this module; both take their colours from
+//! `crate::theme`.
 
 pub mod canvas;
 mod follow_up;

@@ -2,7 +2,7 @@
 //! the follow-up's reason (button N, the Nth reason), presses that wait for a commit to say
 //! which, and the follow-up a restart left open.
 
-use super::{Awaiting, Effect, Kiosk, SAVING_AFTER, Screen, TimerKind};
+use super::{Awaiting, Effect, Kiosk, Screen, TimerKind};
 use crate::clock::Reading;
 use crate::recording::{OpenFollowUp, Request};
 use crate::survey::{ButtonPress, InputSource};
@@ -39,21 +39,12 @@ impl Kiosk {
                 fx.push(Effect::StopTimer(TimerKind::Thanks));
                 fx.extend(self.back_to_question());
             }
-            (Screen::FollowUp, Some(id)) if self.awaiting.is_none() && self.reasons_by_button => {
+            (Screen::FollowUp, Some(_)) if self.awaiting.is_none() && self.reasons_by_button => {
                 let reason = (press.button as usize)
                     .checked_sub(1)
                     .and_then(|i| self.survey.follow_up.get(i))
                     .map(|r| r.id.clone());
-                self.awaiting = Some(Awaiting::Reason(id));
-                return vec![
-                    Effect::StopTimer(TimerKind::FollowUp),
-                    Effect::StartTimer(TimerKind::Saving, SAVING_AFTER),
-                    Effect::Store(Request::CloseFollowUp {
-                        id,
-                        reason,
-                        press: Some(press),
-                    }),
-                ];
+                return self.close_follow_up(reason, Some(press));
             }
             (Screen::FollowUp, _) if self.awaiting.is_none() => {
                 fx.push(Effect::StopTimer(TimerKind::FollowUp));

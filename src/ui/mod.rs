@@ -47,8 +47,8 @@ struct Inner {
     timers: RefCell<HashMap<TimerKind, Timer>>,
     /// The language the language-dependent lists were last filled in.
     shown_language: RefCell<String>,
-    /// The look the window was last drawn in.
-    shown_look: std::cell::Cell<Look>,
+    /// The look and brand accent the window was last drawn in.
+    shown_look: std::cell::Cell<(Look, Option<crate::theme::Rgb>)>,
     /// The uploader, for the staff screen's "sync now" and facts.
     sync: Option<SyncHandle>,
     staff: staff::Staff,
@@ -132,7 +132,6 @@ impl KioskUi {
         inner.bind();
         inner.bind_staff();
         inner.fill_scale(&config.survey, Look::default());
-        palette::show(&inner.window, Look::default(), config.survey.accent);
         let mut fx = vec![Effect::Language(
             config.survey.default_language().to_owned(),
         )];
@@ -395,12 +394,13 @@ impl Inner {
         adapter.set_choosing_language(kiosk.choosing_language());
         adapter.set_listening(kiosk.listening());
         let look = kiosk.look();
-        if self.shown_look.get() != look {
+        let shown = (look, kiosk.survey().accent);
+        if self.shown_look.get() != shown {
             adapter.set_high_contrast(look.high_contrast);
             adapter.set_large_text(look.large_text);
-            palette::show(&self.window, look, kiosk.survey().accent);
+            palette::show(&self.window, look, shown.1);
             self.fill_scale(kiosk.survey(), look);
-            self.shown_look.set(look);
+            self.shown_look.set(shown);
         }
         let language = kiosk.language();
         if kiosk.screen() == Screen::Thanks {

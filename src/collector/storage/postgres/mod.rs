@@ -35,6 +35,8 @@ use crate::collector::alert::hours::SiteHours;
 use crate::collector::alert::rule::Rule;
 use crate::wire::{AnswerResult, DeviceStatus, ExportRow, SurveyConfig};
 
+pub use outbox::SENDER_LOCK;
+
 pub use connection::{PgSettings, pool};
 pub(crate) use connection::{describe, pg_error};
 

@@ -129,7 +129,7 @@ pub async fn become_sender(
 
 /// The first half of a channel's sender lock ("cesO" in ASCII); the second is a hash of
 /// the channel's name.
-const SENDER_LOCK: i32 = 0x6365_734f;
+pub const SENDER_LOCK: i32 = 0x6365_734f;
 
 pub async fn record(
     c: &impl GenericClient,

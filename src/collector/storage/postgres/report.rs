@@ -173,12 +173,7 @@ async fn by_whole_months(
         },
     );
     let mut conditions = params.filter(&place);
-    if let Some(first) = &months.first {
-        conditions.push(format!("month >= {}", params.push(first.clone())));
-    }
-    if let Some(last) = &months.last {
-        conditions.push(format!("month <= {}", params.push(last.clone())));
-    }
+    conditions.extend(month_bounds(&mut params, months));
     let mut parts = vec![format!(
         "SELECT {columns} FROM month_counts {}",
         filtered(&conditions)
@@ -238,14 +233,7 @@ async fn by_months(
             params.push(first.clone()),
             params.push(last.clone()),
         )),
-        (first, last) => {
-            if let Some(first) = first {
-                conditions.push(format!("month >= {}", params.push(first.clone())));
-            }
-            if let Some(last) = last {
-                conditions.push(format!("month <= {}", params.push(last.clone())));
-            }
-        }
+        _ => conditions.extend(month_bounds(&mut params, months)),
     }
     let (place, grouped) = match q.group {
         Grouping::Question => ("NULL::text, NULL::text", ""),
@@ -270,6 +258,13 @@ async fn by_months(
         });
     }
     Ok(merged(groups))
+}
+
+/// `month` from the first whole month to the last, as far as either is known.
+fn month_bounds(params: &mut Params, months: &Months) -> Vec<String> {
+    let first = (months.first.clone()).map(|m| format!("month >= {}", params.push(m)));
+    let last = (months.last.clone()).map(|m| format!("month <= {}", params.push(m)));
+    first.into_iter().chain(last).collect()
 }
 
 /// Counts per weekday and hour of the day, from the per-hour rows.
