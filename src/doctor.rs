@@ -250,7 +250,7 @@ fn clock() -> Check {
 
 fn display(display: &Display) -> Check {
     match display {
-        Display::Touch => {
+        Display::Touch { width_mm } => {
             let cards = std::fs::read_dir("/dev/dri")
                 .map(|d| {
                     d.filter_map(Result::ok)
@@ -271,10 +271,20 @@ fn display(display: &Display) -> Check {
                     "the kiosk compositor cage is not installed",
                     "apt-get install cage",
                 )
-            } else {
+            } else if let Some(width) = width_mm {
                 Check::ok(
                     "display",
-                    format!("{cards} graphics device(s), cage installed"),
+                    format!("{cards} graphics device(s), cage installed; panel {width} mm wide"),
+                )
+            } else {
+                Check::warn(
+                    "display",
+                    format!(
+                        "{cards} graphics device(s), cage installed; the panel's width is not \
+                         set, so targets are sized for the 7-inch Raspberry Pi display"
+                    ),
+                    "measure the visible width of the screen and set [display] width_mm, so \
+                     that every answer target is at least 20 mm on it",
                 )
             }
         }

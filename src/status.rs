@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{Config, Display};
+use crate::config::Config;
 use crate::store::Snapshot;
 
 /// A terminal's status. Times are RFC 3339 in the terminal's local time.
@@ -103,7 +103,7 @@ impl TerminalStatus {
             disk_total_bytes: total,
             clock_trusted: now.trusted,
             clock: local_time(now.unix_ms),
-            display: display_name(&config.display),
+            display: config.display.to_string(),
             button_boxes: config
                 .button_boxes
                 .iter()
@@ -208,17 +208,6 @@ impl TerminalStatus {
             ("database", self.database.clone()),
         ];
         rows.iter().map(|(k, v)| format!("{k:<13} {v}\n")).collect()
-    }
-}
-
-fn display_name(d: &Display) -> String {
-    match d {
-        Display::Touch => "touch screen".to_owned(),
-        Display::Framebuffer { device, layout } => {
-            format!("{} on {}", layout.name(), device.display())
-        }
-        Display::Png { path, layout } => format!("{} drawn to {}", layout.name(), path.display()),
-        Display::None => "none".to_owned(),
     }
 }
 

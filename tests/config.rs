@@ -164,13 +164,34 @@ fn a_button_terminal_with_a_small_display_is_accepted() {
     );
     // Buttons beside a touch screen need no [display] section.
     let c = parse(&format!("{DEMO_TOML}\n{BOX}")).unwrap();
-    assert_eq!(c.display, Display::Touch);
+    assert_eq!(c.display, Display::Touch { width_mm: None });
+    // A touch panel's width, for targets of 20 mm.
+    let c = parse(&format!(
+        "{DEMO_TOML}\n[display]\nkind = \"touch\"\nwidth_mm = 154\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.display,
+        Display::Touch {
+            width_mm: Some(154)
+        }
+    );
 }
 
 #[test]
 fn bad_display_and_button_box_sections_are_refused_by_key() {
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 14] = [
         ("[display]\nkind = \"hologram\"\n", "display.kind"),
+        (
+            "[display]\nkind = \"touch\"\nwidth_mm = 7\n",
+            "display.width_mm",
+        ),
+        (
+            &format!(
+                "[display]\nkind = \"png\"\npath = \"s.png\"\nlayout = \"mono-128x64\"\nwidth_mm = 30\n{BOX}"
+            ),
+            "display.width_mm",
+        ),
         (
             &format!("[display]\nkind = \"png\"\npath = \"s.png\"\n{BOX}"),
             "display.layout",

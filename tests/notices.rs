@@ -70,7 +70,7 @@ fn a_notice_set_centrally_shows_on_the_thank_you_after_the_next_heartbeat() {
     assert!(ui.wait_for_store(STORE_WAIT));
     assert!(shows(&ui, "Thank you!") && shows(&ui, EN));
     advance(Duration::from_secs(5));
-    the(&ui, "Nederlands").invoke_accessible_default_action();
+    choose_language(&ui, "Nederlands");
     the(&ui, "Score 6").invoke_accessible_default_action();
     assert!(ui.wait_for_store(STORE_WAIT));
     assert!(shows(&ui, NL) && !shows(&ui, EN));

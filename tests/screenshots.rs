@@ -205,7 +205,7 @@ fn staff_pin_pad_at_800x480() {
 fn question_in_german_at_800x480() {
     let dir = tempfile::tempdir().unwrap();
     let (_c, ui) = kiosk(dir.path(), 800, 480);
-    the(&ui, "Deutsch").invoke_accessible_default_action();
+    choose_language(&ui, "Deutsch");
     check(&ui, "question-german-800x480");
 }
 
@@ -213,7 +213,7 @@ fn question_in_german_at_800x480() {
 fn follow_up_in_french_at_1024x600() {
     let dir = tempfile::tempdir().unwrap();
     let (_c, ui) = kiosk(dir.path(), 1024, 600);
-    the(&ui, "Français").invoke_accessible_default_action();
+    choose_language(&ui, "Français");
     the(&ui, "Note 2").invoke_accessible_default_action();
     assert!(ui.wait_for_store(STORE_WAIT));
     check(&ui, "follow-up-french-1024x600");
@@ -226,6 +226,26 @@ fn six_languages_listed_at_800x480() {
     let (_c, ui) = kiosk_with(config, 800, 480);
     the(&ui, "Language: English").invoke_accessible_default_action();
     check(&ui, "languages-800x480");
+}
+
+#[test]
+fn eight_reasons_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = eight_reasons(ces_kiosk::demo::config(dir.path()).unwrap());
+    let (_c, ui) = kiosk_with(config, 800, 480);
+    the(&ui, "Score 3").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "follow-up-eight-reasons-800x480");
+}
+
+/// The upright 7-inch panel (86 mm wide) with its width in the config: 20 mm is 140 pixels.
+#[test]
+fn question_upright_on_a_7_inch_panel_600x1024() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ces_kiosk::demo::config(dir.path()).unwrap();
+    config.display = ces_kiosk::config::Display::Touch { width_mm: Some(86) };
+    let (_c, ui) = kiosk_with(config, 600, 1024);
+    check(&ui, "question-7-inch-600x1024");
 }
 
 #[test]

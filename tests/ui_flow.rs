@@ -96,7 +96,7 @@ fn the_language_switch_changes_the_visible_text() {
     let (_config, ui) = kiosk(dir.path(), 800, 480);
     assert!(shows(&ui, QUESTION_EN) && shows(&ui, "Strongly agree"));
 
-    the(&ui, "Nederlands").invoke_accessible_default_action();
+    choose_language(&ui, "Nederlands");
     assert!(shows(&ui, QUESTION_NL), "question in Dutch");
     assert!(!shows(&ui, QUESTION_EN));
     assert!(shows(&ui, "Helemaal eens"), "built-in texts in Dutch");
@@ -111,7 +111,7 @@ fn the_language_switch_changes_the_visible_text() {
 fn idle_reset_returns_to_the_default_language() {
     let dir = tempfile::tempdir().unwrap();
     let (config, ui) = kiosk(dir.path(), 800, 480);
-    the(&ui, "Nederlands").invoke_accessible_default_action();
+    choose_language(&ui, "Nederlands");
     assert!(shows(&ui, QUESTION_NL));
     advance(config.kiosk.idle_reset - Duration::from_millis(100));
     assert!(shows(&ui, QUESTION_NL), "not before the idle timeout");
@@ -377,7 +377,7 @@ fn the_thank_you_shows_the_notice_in_the_visitors_language_until_its_last_day() 
     assert!(shows(&ui, "Thank you!") && shows(&ui, en));
     assert!(!shows(&ui, nl));
     advance(Duration::from_secs(4));
-    the(&ui, "Nederlands").invoke_accessible_default_action();
+    choose_language(&ui, "Nederlands");
     tap(&ui, 6);
     assert!(ui.wait_for_store(STORE_WAIT));
     assert!(shows(&ui, nl) && !shows(&ui, en));

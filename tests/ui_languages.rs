@@ -16,7 +16,7 @@ fn german_and_french_show_their_own_screen_texts_and_are_stored_with_the_answer(
     let dir = tempfile::tempdir().unwrap();
     let (config, ui) = kiosk(dir.path(), 800, 480);
 
-    the(&ui, "Deutsch").invoke_accessible_default_action();
+    choose_language(&ui, "Deutsch");
     assert!(shows(&ui, QUESTION_DE));
     assert!(shows(&ui, "Stimme überhaupt nicht zu") && shows(&ui, "Stimme voll und ganz zu"));
     the(&ui, "Bewertung 2").invoke_accessible_default_action();
@@ -33,7 +33,7 @@ fn german_and_french_show_their_own_screen_texts_and_are_stored_with_the_answer(
 
     // The next visitor, after the misuse cooldown.
     advance(config.kiosk.misuse_cooldown);
-    the(&ui, "Français").invoke_accessible_default_action();
+    choose_language(&ui, "Français");
     assert!(shows(&ui, QUESTION_FR));
     assert!(shows(&ui, "Pas du tout d’accord") && shows(&ui, "Tout à fait d’accord"));
     the(&ui, "Note 7").invoke_accessible_default_action();
@@ -68,7 +68,7 @@ fn six_languages_open_as_a_list_that_fits_and_closes_for_the_next_visitor() {
             assert!(inside(&chip, size), "{name} fits at {size:?}");
             assert!(chip.size().height >= 48.0, "{name} is big enough to hit");
         }
-        the(&ui, "Français").invoke_accessible_default_action();
+        choose_language(&ui, "Français");
         assert!(shows(&ui, QUESTION_FR), "chosen, and the list closed");
         assert!(!shows(&ui, "Nederlands"));
         the(&ui, "Langue\u{a0}: Français").invoke_accessible_default_action();

@@ -94,7 +94,7 @@ fn listen_reads_the_question_in_each_language_and_a_second_touch_chooses() {
     for (language, name) in names {
         let listen = ces_kiosk::wording::of(language);
         if language != "en" {
-            the(&ui, name).invoke_accessible_default_action();
+            choose_language(&ui, name);
         }
         let ends = listen
             .scale_ends

@@ -65,7 +65,7 @@ fn the_indicator_shows_waiting_offline_and_rejected_in_the_visitors_language() {
     status.dead_letters = 1;
     show_sync(ui.window(), &status);
     assert!(shows(&ui, "Offline · 12 waiting · 1 rejected"));
-    the(&ui, "Nederlands").invoke_accessible_default_action();
+    choose_language(&ui, "Nederlands");
     assert!(shows(&ui, "Offline · 12 wachtend · 1 geweigerd"));
     status.link = Link::Unauthorized;
     show_sync(ui.window(), &status);

@@ -51,8 +51,9 @@ pub const MAX_BUTTON: u8 = 9;
 /// Where the terminal shows its screens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Display {
-    /// The Slint touch UI, full screen.
-    Touch,
+    /// The Slint touch UI, full screen. `width_mm` is the panel's visible width, from which
+    /// the screens size every visitor target to at least [`MIN_TARGET_MM`].
+    Touch { width_mm: Option<u16> },
     /// A small panel drawn with embedded-graphics on a Linux framebuffer (`/dev/fbN`).
     Framebuffer { device: PathBuf, layout: Layout },
     /// The small-panel screens written to a PNG file whenever they change (to try a layout
@@ -65,9 +66,35 @@ pub enum Display {
 impl Display {
     /// Whether visitors answer on the screen itself.
     pub fn is_touch(&self) -> bool {
-        matches!(self, Display::Touch)
+        matches!(self, Display::Touch { .. })
     }
 }
+
+impl std::fmt::Display for Display {
+    /// What staff read on the status screen and in `ces-kiosk config`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Display::Touch { width_mm: None } => f.write_str("touch screen"),
+            Display::Touch {
+                width_mm: Some(width),
+            } => write!(f, "touch screen, {width} mm wide"),
+            Display::Framebuffer { device, layout } => {
+                write!(f, "{} display on {}", layout.name(), device.display())
+            }
+            Display::Png { path, layout } => {
+                write!(f, "{} display drawn to {}", layout.name(), path.display())
+            }
+            Display::None => f.write_str("no display"),
+        }
+    }
+}
+
+/// The smallest a visitor target may be on the panel, across and down (EN 301 549 and the
+/// usual guidance for public touchscreens ask for about this much).
+pub const MIN_TARGET_MM: u16 = 20;
+
+/// The panel widths `[display] width_mm` accepts: from a 2.8-inch panel to a 90-inch one.
+pub const PANEL_WIDTH_MM: std::ops::RangeInclusive<u16> = 50..=2000;
 
 /// One USB-serial button box.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +134,7 @@ pub(super) struct RawDisplay {
     device: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
     layout: Option<Spanned<String>>,
+    width_mm: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +159,7 @@ impl Checker<'_> {
         base: &Path,
     ) -> Result<Display, ConfigError> {
         let Some(raw) = raw else {
-            return Ok(Display::Touch);
+            return Ok(Display::Touch { width_mm: None });
         };
         let layout = |key: &str| -> Result<Layout, ConfigError> {
             let Some(l) = &raw.layout else {
@@ -176,8 +204,15 @@ impl Checker<'_> {
                 unused(&raw.device, "display.device")?;
                 unused(&raw.path, "display.path")?;
                 unused(&raw.layout, "display.layout")?;
-                Ok(Display::Touch)
+                Ok(Display::Touch {
+                    width_mm: self.panel_width(&raw.width_mm)?,
+                })
             }
+            kind @ ("framebuffer" | "png" | "none") if raw.width_mm.is_some() => Err(self.err(
+                raw.width_mm.as_ref().map_or(0..0, |w| w.span()),
+                "display.width_mm",
+                format!("is for a touch display, not a {kind:?} one"),
+            )),
             "framebuffer" => {
                 unused(&raw.path, "display.path")?;
                 Ok(Display::Framebuffer {
@@ -204,6 +239,28 @@ impl Checker<'_> {
                 format!("{other:?} is not a display kind; use touch, framebuffer, png or none"),
             )),
         }
+    }
+
+    /// `width_mm`: the touch panel's visible width in millimetres, when given.
+    fn panel_width(&self, raw: &Option<Spanned<i64>>) -> Result<Option<u16>, ConfigError> {
+        let Some(w) = raw else { return Ok(None) };
+        u16::try_from(*w.get_ref())
+            .ok()
+            .filter(|w| PANEL_WIDTH_MM.contains(w))
+            .map(Some)
+            .ok_or_else(|| {
+                self.err(
+                    w.span(),
+                    "display.width_mm",
+                    format!(
+                        "{} is not a panel width; give the visible width of the screen in \
+                         millimetres ({} to {})",
+                        w.get_ref(),
+                        PANEL_WIDTH_MM.start(),
+                        PANEL_WIDTH_MM.end()
+                    ),
+                )
+            })
     }
 
     pub(super) fn button_boxes(

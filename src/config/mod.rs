@@ -21,7 +21,7 @@ use toml::Spanned;
 use crate::survey::Survey;
 
 pub use enrolled::Enrolled;
-pub use hardware::{ButtonBox, Display, Layout, MAX_BUTTON};
+pub use hardware::{ButtonBox, Display, Layout, MAX_BUTTON, MIN_TARGET_MM, PANEL_WIDTH_MM};
 pub use speech::Speech;
 pub use survey::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig, with_notice};
 pub use upstream::{Upstream, collector_url};

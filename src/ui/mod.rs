@@ -129,6 +129,12 @@ impl KioskUi {
         });
         let adapter = inner.window.global::<KioskAdapter>();
         adapter.set_speech_available(inner.speaker.is_some());
+        if let crate::config::Display::Touch {
+            width_mm: Some(width),
+        } = config.display
+        {
+            adapter.set_panel_width_mm(f32::from(width));
+        }
         inner.bind();
         inner.bind_staff();
         inner.fill_scale(&config.survey, Look::default());

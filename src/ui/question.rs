@@ -21,9 +21,7 @@ impl Inner {
                 text: r.text_in(language).into(),
             })
             .collect();
-        let half = reasons.len().div_ceil(2);
-        adapter.set_reasons_left(model(reasons[..half].to_vec()));
-        adapter.set_reasons_right(model(reasons[half..].to_vec()));
+        adapter.set_reasons(model(reasons));
         adapter.set_language_name(language_name(language).into());
         adapter.set_languages(model(
             survey

@@ -83,6 +83,28 @@ pub fn six_languages(dir: &std::path::Path) -> ces_kiosk::config::Config {
     config
 }
 
+/// `config` with four more follow-up reasons: eight, the most a survey may have.
+pub fn eight_reasons(mut config: Config) -> Config {
+    for (id, text) in [
+        ("queue", "The queue"),
+        ("receipt", "No receipt"),
+        ("parking", "Parking"),
+        ("signs", "Could not find the desk"),
+    ] {
+        let text = config
+            .survey
+            .languages
+            .iter()
+            .map(|l| (l.clone(), text.to_owned()))
+            .collect();
+        config.survey.follow_up.push(ces_kiosk::survey::Reason {
+            id: id.into(),
+            text,
+        });
+    }
+    config
+}
+
 /// Elements whose accessible label is `label` (text elements are labelled by their text).
 pub fn find(ui: &KioskUi, label: &str) -> Vec<ElementHandle> {
     ElementHandle::find_by_accessible_label(ui.window(), label).collect()
@@ -100,6 +122,31 @@ pub fn the(ui: &KioskUi, label: &str) -> ElementHandle {
         .collect();
     assert_eq!(found.len(), 1, "exactly one button labelled {label:?}");
     found.remove(0)
+}
+
+/// Switches the question to the language called `name`: its chip when the languages sit in
+/// the row, else through the list behind the chip of the current one.
+pub fn choose_language(ui: &KioskUi, name: &str) {
+    let in_row = find(ui, name)
+        .into_iter()
+        .any(|e| e.accessible_role() == Some(AccessibleRole::Button));
+    if !in_row {
+        // The chooser is labelled "Language: <current>" in the current language.
+        let chooser = i_slint_backend_testing::ElementQuery::from_root(ui.window())
+            .match_descendants()
+            .match_accessible_role(AccessibleRole::Button)
+            .find_all()
+            .into_iter()
+            .find(|e| {
+                let label = e.accessible_label().unwrap_or_default();
+                ["Language: ", "Taal: ", "Sprache: ", "Langue\u{a0}: "]
+                    .iter()
+                    .any(|p| label.starts_with(p))
+            })
+            .expect("the languages sit in a row or behind a chooser");
+        chooser.invoke_accessible_default_action();
+    }
+    the(ui, name).invoke_accessible_default_action();
 }
 
 /// Advances Slint's mocked clock, firing due timers.

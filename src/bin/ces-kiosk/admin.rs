@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use ces_kiosk::config::{Config, Display};
+use ces_kiosk::config::Config;
 
 use crate::EXIT_BAD_CONFIG;
 
@@ -287,16 +287,7 @@ fn summary(c: &Config) -> String {
 }
 
 fn hardware(c: &Config) -> String {
-    let display = match &c.display {
-        Display::Touch => "touch screen".to_owned(),
-        Display::Framebuffer { device, layout } => {
-            format!("{} display on {}", layout.name(), device.display())
-        }
-        Display::Png { path, layout } => {
-            format!("{} display drawn to {}", layout.name(), path.display())
-        }
-        Display::None => "no display".to_owned(),
-    };
+    let display = c.display.to_string();
     let boxes: Vec<String> = c
         .button_boxes
         .iter()

@@ -254,7 +254,7 @@ fn run_button_terminal(
             Some(Box::new(Framebuffer::open(device, *layout)?))
         }
         Display::Png { path, layout } => Some(Box::new(PngPanel::new(path, *layout))),
-        Display::Touch | Display::None => None,
+        Display::Touch { .. } | Display::None => None,
     };
     let terminal = ButtonTerminal::new(config, panel, sync.clone())?;
     if let (Some(sync), Some(thread)) = (&sync, background) {
