@@ -40,6 +40,7 @@ pub mod doctor;
 pub mod enrolment;
 pub mod kiosk;
 pub mod logging;
+pub mod logo;
 pub mod recording;
 pub mod service;
 pub mod speech;

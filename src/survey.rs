@@ -193,6 +193,8 @@ pub struct Survey {
     /// The organisation's accent colour on the visitor screens (`[brand]`), checked to
     /// stand out against the normal theme's page and to carry readable text.
     pub accent: Option<crate::theme::Rgb>,
+    /// The organisation's logo on the question and the thank-you (`[brand] logo`), checked.
+    pub logo: Option<crate::logo::Logo>,
 }
 
 /// A short message on the thank-you screen, in every language of the survey, shown up to

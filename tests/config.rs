@@ -388,6 +388,15 @@ fn every_example_config_in_deploy_is_valid() {
         } else if name == "survey.toml" {
             let text = std::fs::read_to_string(&path).unwrap();
             ces_kiosk::config::SurveyConfig::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+            // Its brand as the comments show it, stored as `ces-collector config set` does:
+            // the logo file inline.
+            let commented = "# [brand]\n# accent = \"#0b5cad\"\n# logo = \"logo.svg\"";
+            assert!(text.contains(commented));
+            let branded = text.replace(commented, &commented.replace("# ", ""));
+            let branded = ces_kiosk::config::with_logo_inline(&branded, &path).unwrap();
+            let c = ces_kiosk::config::SurveyConfig::parse(&branded, &path)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(c.survey.logo.is_some() && c.survey.accent.is_some());
         } else {
             // Installed beside its credential file, as on a terminal.
             let installed = tempfile::tempdir().unwrap();

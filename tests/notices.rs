@@ -8,10 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use ces_kiosk::config::Config;
-use ces_kiosk::sync::SyncThread;
 use common::collector::{TestCollector, command, printed};
-use common::fleet::{enrolled_front_desk, heartbeat};
+use common::fleet::heartbeat;
 use common::*;
 
 const EN: &str = "You said the queue was long: a second desk opens at noon.";
@@ -21,12 +19,7 @@ const NL: &str = "U zei dat de rij lang was: om twaalf uur opent een tweede bali
 fn a_notice_set_centrally_shows_on_the_thank_you_after_the_next_heartbeat() {
     let collector = TestCollector::start();
     let dir = tempfile::tempdir().unwrap();
-    let terminal = enrolled_front_desk(&collector, dir.path());
-    let config = Config::load(&terminal).unwrap();
-    let upstream = config.upstream.clone().unwrap();
-    let thread = SyncThread::start().unwrap();
-    let sync = ces_kiosk::sync::start(&thread, &config, &upstream).unwrap();
-    let (_config, ui) = kiosk_syncing(config.clone(), Some(sync.clone()), 800, 480);
+    let (_config, thread, sync, ui) = front_desk_kiosk(&collector, dir.path());
 
     let cfg = collector.config_path();
     let today = ces_kiosk::clock::now().local[..10].to_owned();

@@ -267,27 +267,61 @@ fn follow_up_in_high_contrast_with_larger_text_at_800x480() {
     check(&ui, "follow-up-high-contrast-large-text-800x480");
 }
 
-/// The demo terminal in a brand's accent (plum), from a `[brand]` section as written.
-fn branded(dir: &Path) -> ces_kiosk::config::Config {
-    let text = format!(
-        "{}\n[brand]\naccent = \"#7a1f5c\"\n",
-        ces_kiosk::demo::DEMO_TOML
-    );
+/// The demo terminal in a brand's accent (plum), with the logo file `logo` beside its
+/// config when given, from a `[brand]` section as written.
+fn branded(dir: &Path, logo: Option<&str>) -> ces_kiosk::config::Config {
+    let mut brand = "[brand]\naccent = \"#7a1f5c\"\n".to_owned();
+    if let Some(file) = logo {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let name = from.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::copy(&from, dir.join(&name)).unwrap();
+        brand += &format!("logo = \"{name}\"\n");
+    }
+    let text = format!("{}\n{brand}", ces_kiosk::demo::DEMO_TOML);
     ces_kiosk::config::Config::parse(&text, Path::new("brand.toml"), dir).expect("a valid config")
 }
+
+const LOGO_PNG: &str = "tests/assets/logo.png";
+const LOGO_SVG: &str = "deploy/examples/logo.svg";
 
 #[test]
 fn question_in_a_brands_accent_at_800x480() {
     let dir = tempfile::tempdir().unwrap();
-    let (_c, ui) = kiosk_with(branded(dir.path()), 800, 480);
+    let (_c, ui) = kiosk_with(branded(dir.path(), None), 800, 480);
     check(&ui, "question-brand-800x480");
 }
 
 #[test]
 fn thank_you_in_a_brands_accent_at_1024x600() {
     let dir = tempfile::tempdir().unwrap();
-    let (_c, ui) = kiosk_with(branded(dir.path()), 1024, 600);
+    let (_c, ui) = kiosk_with(branded(dir.path(), None), 1024, 600);
     the(&ui, "Score 6").invoke_accessible_default_action();
     assert!(ui.wait_for_store(STORE_WAIT));
     check(&ui, "thanks-brand-1024x600");
+}
+
+#[test]
+fn question_with_a_png_logo_at_800x480() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk_with(branded(dir.path(), Some(LOGO_PNG)), 800, 480);
+    assert!(ui.wait_for_logo(STORE_WAIT), "the logo was decoded");
+    check(&ui, "question-logo-800x480");
+}
+
+#[test]
+fn thank_you_with_an_svg_logo_at_1024x600() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk_with(branded(dir.path(), Some(LOGO_SVG)), 1024, 600);
+    assert!(ui.wait_for_logo(STORE_WAIT), "the logo was drawn");
+    the(&ui, "Score 6").invoke_accessible_default_action();
+    assert!(ui.wait_for_store(STORE_WAIT));
+    check(&ui, "thanks-logo-1024x600");
+}
+
+#[test]
+fn question_with_a_logo_upright_at_600x1024() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, ui) = kiosk_with(branded(dir.path(), Some(LOGO_SVG)), 600, 1024);
+    assert!(ui.wait_for_logo(STORE_WAIT), "the logo was drawn");
+    check(&ui, "question-logo-600x1024");
 }

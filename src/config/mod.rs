@@ -5,6 +5,7 @@
 //! the survey configs a collector hands out. An enrolled terminal (`enrolled`) takes its
 //! device, collector, credential and survey config from its state folder instead.
 
+mod brand;
 pub mod enrolled;
 mod hardware;
 mod speech;
@@ -20,6 +21,7 @@ use toml::Spanned;
 
 use crate::survey::Survey;
 
+pub use brand::with_logo_inline;
 pub use enrolled::Enrolled;
 pub use hardware::{ButtonBox, Display, Layout, MAX_BUTTON, MIN_TARGET_MM, PANEL_WIDTH_MM};
 pub use speech::Speech;
@@ -212,7 +214,7 @@ struct RawConfig {
     button_box: Vec<Spanned<hardware::RawButtonBox>>,
     staff: Option<RawStaff>,
     speech: Option<speech::RawSpeech>,
-    brand: Option<Spanned<survey::RawBrand>>,
+    brand: Option<Spanned<brand::RawBrand>>,
 }
 
 #[derive(Deserialize)]
@@ -322,8 +324,12 @@ impl Checker<'_> {
                     timings: self
                         .timings(raw.kiosk.map(Spanned::into_inner).unwrap_or_default())?,
                 };
-                survey.survey.accent =
-                    self.brand(raw.brand.map(Spanned::into_inner).unwrap_or_default())?;
+                // A logo may be a file beside this one.
+                self.brand(
+                    raw.brand.map(Spanned::into_inner).unwrap_or_default(),
+                    Some(base),
+                    &mut survey.survey,
+                )?;
                 let upstream = raw
                     .upstream
                     .map(|u| self.upstream(u, base, None))

@@ -10,9 +10,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::brand::RawBrand;
 use super::{Checker, ConfigError, MAX_TEXT, Timings};
 use crate::survey::{MAX_NOTICE, Notice, Reason, SHIPPED_LANGUAGES, Scale, Survey};
-use crate::theme::{Rgb, Theme};
 
 /// A survey config as the collector hands it out: `[survey]` and `[kiosk]` alone.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,13 +32,6 @@ struct RawSurveyConfig {
     kiosk: RawKiosk,
     notice: Option<Spanned<RawNotice>>,
     brand: Option<RawBrand>,
-}
-
-/// `[brand]`: the organisation's accent colour on the visitor screens.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawBrand {
-    accent: Option<Spanned<String>>,
 }
 
 /// `[notice]`: "you said, we did" on the thank-you screen, until a last day.
@@ -66,7 +59,8 @@ impl SurveyConfig {
             .notice
             .map(|n| checker.notice(n.into_inner(), &survey.languages))
             .transpose()?;
-        survey.accent = checker.brand(raw.brand.unwrap_or_default())?;
+        // From the collector: a logo is inline, never a file on the terminal.
+        checker.brand(raw.brand.unwrap_or_default(), None, &mut survey)?;
         Ok(SurveyConfig {
             survey,
             timings: checker.timings(raw.kiosk)?,
@@ -231,27 +225,8 @@ impl Checker<'_> {
             follow_up,
             notice: None,
             accent: None,
+            logo: None,
         })
-    }
-
-    /// The brand's accent: a `#rrggbb` colour that stands out against the page and carries
-    /// readable text (checked against the normal theme; high contrast keeps its own).
-    pub(super) fn brand(&self, raw: RawBrand) -> Result<Option<Rgb>, ConfigError> {
-        let Some(accent) = raw.accent else {
-            return Ok(None);
-        };
-        let colour = Rgb::parse_hex(accent.get_ref().trim()).ok_or_else(|| {
-            self.err(
-                accent.span(),
-                "brand.accent",
-                format!(
-                    "{:?} is not a colour; write it as #rrggbb, e.g. \"#0b5cad\"",
-                    accent.get_ref()
-                ),
-            )
-        })?;
-        Theme::branded(colour).map_err(|why| self.err(accent.span(), "brand.accent", why))?;
-        Ok(Some(colour))
     }
 
     fn languages(&self, raw: &Spanned<Vec<String>>) -> Result<Vec<String>, ConfigError> {
@@ -352,6 +327,7 @@ impl Checker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::theme::Rgb;
 
     /// The demo survey config (its `[survey]` and `[kiosk]`) as a collector hands it out,
     /// with `brand` added.

@@ -60,6 +60,7 @@ impl Inner {
         // Said first: showing the new survey below comes back here, and finds it running.
         feed.applied(version);
         self.fill_scale(&config.survey, self.shown_look.get().0);
+        self.show_logo(config.survey.logo.as_ref());
         // The language lists are refilled for the new survey.
         self.shown_language.borrow_mut().clear();
         self.apply(vec![Effect::Language(

@@ -5,6 +5,7 @@
 //! and button-box presses arrive the same way.
 
 mod configs;
+mod logo;
 mod palette;
 mod question;
 mod staff;
@@ -54,6 +55,8 @@ struct Inner {
     staff: staff::Staff,
     /// The speech engine's thread, when the config has one and it is installed.
     speaker: Option<Speaker>,
+    /// The brand's logo, decoded on a thread of its own.
+    logos: logo::Logos,
 }
 
 impl KioskUi {
@@ -126,6 +129,7 @@ impl KioskUi {
             sync: sync_handle,
             staff: staff::Staff::new(config),
             speaker: Speaker::for_config(config),
+            logos: logo::Logos::default(),
         });
         let adapter = inner.window.global::<KioskAdapter>();
         adapter.set_speech_available(inner.speaker.is_some());
@@ -137,6 +141,8 @@ impl KioskUi {
         }
         inner.bind();
         inner.bind_staff();
+        inner.bind_logo();
+        inner.show_logo(config.survey.logo.as_ref());
         inner.fill_scale(&config.survey, Look::default());
         let mut fx = vec![Effect::Language(
             config.survey.default_language().to_owned(),

@@ -67,6 +67,26 @@ pub fn kiosk_syncing(
     (config, ui)
 }
 
+/// front-desk-2 enrolled on `collector` (see [`fleet::enrolled_front_desk`]), its uploader
+/// running and its touch screen headless at 800×480.
+pub fn front_desk_kiosk(
+    collector: &collector::TestCollector,
+    dir: &Path,
+) -> (
+    Config,
+    ces_kiosk::sync::SyncThread,
+    ces_kiosk::sync::SyncHandle,
+    KioskUi,
+) {
+    let terminal = fleet::enrolled_front_desk(collector, dir);
+    let config = Config::load(&terminal).unwrap();
+    let upstream = config.upstream.clone().unwrap();
+    let thread = ces_kiosk::sync::SyncThread::start().unwrap();
+    let sync = ces_kiosk::sync::start(&thread, &config, &upstream).unwrap();
+    let (config, ui) = kiosk_syncing(config, Some(sync.clone()), 800, 480);
+    (config, thread, sync, ui)
+}
+
 /// The demo config with two more languages than fit in a row (screen texts in English).
 pub fn six_languages(dir: &std::path::Path) -> ces_kiosk::config::Config {
     let mut config = ces_kiosk::demo::config(dir).unwrap();

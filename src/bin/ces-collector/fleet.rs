@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ces_kiosk::collector::storage::{ConfigTarget, NewDevice, NewEnrolmentCode, Storage};
-use ces_kiosk::config::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig};
+use ces_kiosk::config::{MAX_SURVEY_CONFIG_BYTES, SurveyConfig, with_logo_inline};
 use ces_kiosk::credential::{Credential, EnrolmentCode, Kind};
 use clap::{Args, Subcommand};
 
@@ -234,10 +234,14 @@ pub async fn config(command: ConfigCommand, storage: Arc<dyn Storage>) -> anyhow
         ConfigCommand::Set { target, file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Usage(format!("cannot read {}: {e}", file.display())))?;
+            // A logo file beside the config travels inside it.
+            let text = with_logo_inline(&text, &file).map_err(|e| Usage(e.to_string()))?;
             if text.len() > MAX_SURVEY_CONFIG_BYTES {
                 return Err(Usage(format!(
-                    "{} is larger than {MAX_SURVEY_CONFIG_BYTES} bytes",
-                    file.display()
+                    "{} is larger than {MAX_SURVEY_CONFIG_BYTES} bytes (with its logo inline: \
+                     {} bytes); make the logo smaller, or the texts shorter",
+                    file.display(),
+                    text.len()
                 ))
                 .into());
             }

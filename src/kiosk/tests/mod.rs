@@ -29,6 +29,7 @@ fn survey() -> Survey {
         }],
         notice: None,
         accent: None,
+        logo: None,
     }
 }
 
