@@ -3,6 +3,7 @@
 //! thread as the touch UI, on its own thread; timers are deadlines, so an idle terminal
 //! sleeps in one blocking receive and uses no CPU. The follow-up question is asked on a
 //! small display, its reasons chosen with the buttons; without a display it is not asked.
+//! A box's listen button turns speech on: the screens are read aloud, naming the buttons.
 
 use std::collections::HashMap;
 use std::sync::{Arc, mpsc};
@@ -14,6 +15,7 @@ use crate::buttons::{Buttons, Meaning, Press, Verdict};
 use crate::config::Config;
 use crate::display::{Panel, SyncMark, View};
 use crate::kiosk::{Effect, Kiosk, Screen, TimerKind};
+use crate::speech::Speaker;
 use crate::store::{Reply, StoreWriter};
 use crate::survey::Survey;
 use crate::sync::survey_config::ConfigFeed;
@@ -44,6 +46,8 @@ pub struct ButtonTerminal {
     shown: Option<View>,
     panel_failed: bool,
     configs: Option<ConfigFeed>,
+    /// The speech engine's thread, when a box has a listen button and the engine is there.
+    speaker: Option<Speaker>,
 }
 
 impl ButtonTerminal {
@@ -87,8 +91,18 @@ impl ButtonTerminal {
             })
             .unwrap_or_default();
         let survey = asked(&config.survey, panel.is_some(), legend.len());
-        Ok(ButtonTerminal {
-            kiosk: Kiosk::new(survey, config.kiosk.clone()).reasons_by_button(),
+        let listen = config.button_boxes.iter().find_map(|b| b.listen);
+        let speaker = listen.and_then(|_| Speaker::for_config(config));
+        let mut kiosk = Kiosk::new(survey, config.kiosk.clone())
+            .reasons_by_button()
+            .spoken_buttons(legend.clone(), listen);
+        let mut first = vec![];
+        if speaker.is_some() {
+            let every = config.speech.as_ref().and_then(|s| s.announce_every);
+            first = kiosk.announce_every(every);
+        }
+        let mut terminal = ButtonTerminal {
+            kiosk,
             writer,
             buttons,
             panel,
@@ -100,7 +114,10 @@ impl ButtonTerminal {
             shown: None,
             panel_failed: false,
             configs,
-        })
+            speaker,
+        };
+        terminal.apply(first);
+        Ok(terminal)
     }
 
     /// A sender for inputs from elsewhere: the uploader's status, or [`Input::Stop`].
@@ -190,7 +207,11 @@ impl ButtonTerminal {
                     meaning: Meaning::Score(score),
                     press,
                 })) => self.kiosk.press(score, press, crate::clock::now()),
-                // No speech on a terminal without a touchscreen yet.
+                Some(Input::Press(Press {
+                    meaning: Meaning::Listen,
+                    ..
+                })) if self.speaker.is_some() => self.kiosk.listen(),
+                // No engine to speak with: the press was heard, and does nothing.
                 Some(Input::Press(Press {
                     meaning: Meaning::Listen,
                     ..
@@ -227,8 +248,18 @@ impl ButtonTerminal {
                     self.timers.remove(&kind);
                 }
                 Effect::Refuse(press) => self.buttons.verdict(&press, Verdict::Refused),
-                // No speech on button terminals yet.
-                Effect::Language(_) | Effect::Say { .. } | Effect::Hush => {}
+                Effect::Say { language, lines } => {
+                    if let Some(speaker) = &self.speaker {
+                        speaker.say(&language, lines);
+                    }
+                }
+                Effect::Hush => {
+                    if let Some(speaker) = &self.speaker {
+                        speaker.hush();
+                    }
+                }
+                // The display shows the flow's language when it draws.
+                Effect::Language(_) => {}
             }
         }
         self.buttons

@@ -9,8 +9,8 @@ mod visitor;
 
 use std::time::Duration;
 
-use listen::Armed;
 pub use listen::CONFIRM_WITHIN;
+use listen::{Armed, SpokenButtons};
 pub use visitor::Look;
 
 use crate::clock::Reading;
@@ -100,6 +100,9 @@ pub struct Kiosk {
     /// The follow-up's reasons are chosen with the box's buttons (a terminal without a
     /// touch screen): button N picks the Nth reason.
     reasons_by_button: bool,
+    /// On a button terminal: what its buttons choose, and which one turns speech on, for
+    /// what is said aloud.
+    spoken_buttons: Option<SpokenButtons>,
     /// A follow-up a restart left open, found while a press was on its way to the store:
     /// asked again if that press was its own (sent again by the box), closed otherwise.
     left_open: Option<uuid::Uuid>,
@@ -132,6 +135,7 @@ impl Kiosk {
             armed: None,
             announce: None,
             reasons_by_button: false,
+            spoken_buttons: None,
             left_open: None,
             deferred: Default::default(),
         }

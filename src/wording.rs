@@ -27,6 +27,10 @@ pub struct Wording {
     pub press_a_reason: &'static str,
     /// Said now and then while nobody uses the terminal, if configured.
     pub how_to_listen: &'static str,
+    /// On a button terminal: what a button chooses (`{button}`, `{what}` filled in).
+    pub button_is: &'static str,
+    /// On a button terminal, now and then while idle: its listen button (`{button}`).
+    pub how_to_listen_button: &'static str,
 }
 
 const EN: Wording = Wording {
@@ -45,6 +49,8 @@ const EN: Wording = Wording {
     skip: "Skip",
     press_a_reason: "Press its button, or wait to skip.",
     how_to_listen: "To hear this screen read aloud, touch and hold it.",
+    button_is: "Button {button}: {what}.",
+    how_to_listen_button: "To hear the question read aloud, press button {button}.",
 };
 
 const NL: Wording = Wording {
@@ -63,6 +69,8 @@ const NL: Wording = Wording {
     skip: "Overslaan",
     press_a_reason: "Druk op de knop ervan, of wacht om over te slaan.",
     how_to_listen: "Houd het scherm ingedrukt om het te laten voorlezen.",
+    button_is: "Knop {button}: {what}.",
+    how_to_listen_button: "Druk op knop {button} om de vraag te laten voorlezen.",
 };
 
 // The small displays' fonts hold Latin-1 only: a plain apostrophe, no ellipsis.
@@ -82,6 +90,8 @@ const DE: Wording = Wording {
     skip: "Überspringen",
     press_a_reason: "Taste drücken, oder warten zum Überspringen.",
     how_to_listen: "Halten Sie den Bildschirm gedrückt, um ihn vorlesen zu lassen.",
+    button_is: "Taste {button}: {what}.",
+    how_to_listen_button: "Drücken Sie Taste {button}, um die Frage vorlesen zu lassen.",
 };
 
 const FR: Wording = Wording {
@@ -100,6 +110,8 @@ const FR: Wording = Wording {
     skip: "Passer",
     press_a_reason: "Appuyez sur son bouton, ou attendez pour passer.",
     how_to_listen: "Pour entendre cet écran, gardez le doigt dessus.",
+    button_is: "Bouton {button}\u{a0}: {what}.",
+    how_to_listen_button: "Pour entendre la question, appuyez sur le bouton {button}.",
 };
 
 /// The words of `language`; English for a language that ships none.

@@ -6,56 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::speech::{recording_engine, utterance, wait_said};
 use common::*;
 use slint::ComponentHandle;
 use slint::platform::{PointerEventButton, WindowEvent};
-
-/// A stand-in engine that appends `--- <its arguments>` and then its standard input to `log`.
-fn recording_engine(dir: &Path) -> (Vec<String>, PathBuf) {
-    let log = dir.join("spoken.log");
-    let script = dir.join("engine.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf -- '--- %s\\n' \"$*\" >> '{log}'\ncat >> '{log}'\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let command = vec![
-        script.display().to_string(),
-        "-v".to_owned(),
-        "{language}".to_owned(),
-    ];
-    (command, log)
-}
-
-/// Waits until the log's utterances (each `--- args` and its lines) end with `expected`.
-fn wait_said(log: &Path, expected: &[String]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        if lines.ends_with(&expected.iter().map(String::as_str).collect::<Vec<_>>()) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the engine was not given {expected:#?}\nit was given:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn utterance(language: &str, lines: &[&str]) -> Vec<String> {
-    std::iter::once(format!("--- -v {language}"))
-        .chain(lines.iter().map(|l| (*l).to_owned()))
-        .collect()
-}
 
 /// What Listen says on the demo's question in English.
 fn question_in_english(config: &ces_kiosk::config::Config) -> Vec<String> {

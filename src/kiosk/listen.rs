@@ -11,6 +11,15 @@ use crate::wording::{self, Wording};
 /// How long after its first touch a second one chooses an answer.
 pub const CONFIRM_WITHIN: Duration = Duration::from_secs(5);
 
+/// On a button terminal, what is said about its buttons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct SpokenButtons {
+    /// Each scored button and its score.
+    scores: Vec<(u8, u8)>,
+    /// The button that turns speech on.
+    listen: Option<u8>,
+}
+
 /// An answer touched once with speech on, waiting for its second touch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Armed {
@@ -20,6 +29,14 @@ pub(super) enum Armed {
 }
 
 impl Kiosk {
+    /// A flow on a button terminal: what is said aloud names the buttons (`scores`: each
+    /// button and its score) instead of touches, and the idle announcement the `listen`
+    /// button. With speech on, a press counts at once: buttons are found by touch.
+    pub fn spoken_buttons(mut self, scores: Vec<(u8, u8)>, listen: Option<u8>) -> Kiosk {
+        self.spoken_buttons = Some(SpokenButtons { scores, listen });
+        self
+    }
+
     /// Whether the screens are read aloud for this visitor.
     pub fn listening(&self) -> bool {
         self.listening
@@ -73,8 +90,14 @@ impl Kiosk {
             return vec![];
         };
         let mut fx = vec![Effect::StartTimer(TimerKind::Announce, every)];
-        if self.is_idle() {
-            fx.push(self.say(vec![self.words().how_to_listen.to_owned()]));
+        let how = match &self.spoken_buttons {
+            None => Some(self.words().how_to_listen.to_owned()),
+            Some(b) => b.listen.map(|button| {
+                (self.words().how_to_listen_button).replace("{button}", &button.to_string())
+            }),
+        };
+        if let Some(how) = how.filter(|_| self.is_idle()) {
+            fx.push(self.say(vec![how]));
         }
         fx
     }
@@ -126,21 +149,30 @@ impl Kiosk {
                     .replace("{high_end}", high_end)
                     .replace("{low}", "1")
                     .replace("{high}", &scale.max().to_string());
-                vec![
-                    self.survey.question_text(&self.language).to_owned(),
-                    ends,
-                    w.how_to_answer.to_owned(),
-                ]
+                let mut lines = vec![self.survey.question_text(&self.language).to_owned(), ends];
+                match &self.spoken_buttons {
+                    None => lines.push(w.how_to_answer.to_owned()),
+                    Some(b) => lines.extend((b.scores.iter()).map(|&(button, score)| {
+                        button_is(w, button, &self.line_of(&Armed::Score(score)))
+                    })),
+                }
+                lines
             }
             Screen::FollowUp => {
                 let mut lines = vec![w.what_made_it_hard.to_owned()];
-                lines.extend(
-                    self.survey
-                        .follow_up
-                        .iter()
-                        .map(|r| self.reason_text(&r.id)),
-                );
-                lines.push(w.or_skip.to_owned());
+                let reasons = self
+                    .survey
+                    .follow_up
+                    .iter()
+                    .map(|r| self.reason_text(&r.id));
+                if self.spoken_buttons.is_some() {
+                    // Button N chooses the Nth reason.
+                    lines.extend((1..).zip(reasons).map(|(n, r)| button_is(w, n, &r)));
+                    lines.push(w.press_a_reason.to_owned());
+                } else {
+                    lines.extend(reasons);
+                    lines.push(w.or_skip.to_owned());
+                }
                 lines
             }
             Screen::Thanks => vec![w.thanks.to_owned(), w.saved.to_owned()],
@@ -171,6 +203,13 @@ impl Kiosk {
             .map_or(id, |r| r.text_in(&self.language))
             .to_owned()
     }
+}
+
+/// "Button 2: Long wait."
+fn button_is(w: &Wording, button: u8, what: &str) -> String {
+    w.button_is
+        .replace("{button}", &button.to_string())
+        .replace("{what}", what.trim_end_matches('.'))
 }
 
 /// The words for a scale's two ends: agree and disagree on the CES 2.0 scale, difficult

@@ -13,6 +13,7 @@ pub mod postgres;
 pub mod requests;
 pub mod round_robin;
 pub mod smtp;
+pub mod speech;
 pub mod terminal;
 pub mod webhook;
 pub mod xvfb;

@@ -136,3 +136,58 @@ fn an_idle_terminal_says_how_to_turn_speech_on_when_configured() {
     assert!(starts(&fx, TimerKind::Announce));
     assert!(said(&fx).is_empty());
 }
+
+/// A button terminal's flow: a box whose buttons 1 to 3 score 1, 4 and 7, and whose button
+/// 4 turns speech on.
+fn spoken_button_kiosk(listen: Option<u8>) -> Kiosk {
+    Kiosk::new(survey(), Timings::default())
+        .reasons_by_button()
+        .spoken_buttons(vec![(1, 1), (2, 4), (3, 7)], listen)
+}
+
+#[test]
+fn on_a_button_terminal_speech_names_the_buttons_and_a_press_counts_at_once() {
+    let mut k = spoken_button_kiosk(Some(4));
+    assert_eq!(
+        said(&k.listen()),
+        [[
+            "Easy?",
+            "1 means Strongly disagree. 7 means Strongly agree.",
+            "Button 1: 1. Strongly disagree.",
+            "Button 2: 4.",
+            "Button 3: 7. Strongly agree."
+        ]]
+    );
+    let fx = k.press(1, press(1), time());
+    assert_eq!(recorded(&fx).len(), 1, "a press counts at once");
+    let fx = commit(&mut k, fx);
+    assert_eq!(k.screen(), Screen::FollowUp);
+    assert_eq!(
+        said(&fx),
+        [[
+            "What made it hard?",
+            "Button 1: Waiting.",
+            "Press its button, or wait to skip."
+        ]]
+    );
+    let fx = k.choose_language("nl");
+    assert_eq!(
+        said(&fx)[0][1],
+        "Knop 1: Wachten.",
+        "in the visitor's language"
+    );
+}
+
+#[test]
+fn a_button_terminal_announces_its_listen_button_and_nothing_without_one() {
+    let mut k = spoken_button_kiosk(Some(4));
+    k.announce_every(Some(Duration::from_secs(60)));
+    assert_eq!(
+        said(&k.timer(TimerKind::Announce)),
+        [["To hear the question read aloud, press button 4."]]
+    );
+    let mut k = spoken_button_kiosk(None);
+    k.announce_every(Some(Duration::from_secs(60)));
+    let fx = k.timer(TimerKind::Announce);
+    assert!(said(&fx).is_empty(), "{fx:?}");
+}
