@@ -41,6 +41,7 @@ fn main() {
         })
         .unwrap_or_else(|| vec![1_000_000, 10_000_000]);
     println!("machine: {}", measure::machine());
+    println!("storage: {}", central::storage_name());
     for &size in &sizes {
         let work = tempfile::tempdir_in(std::env::temp_dir()).expect("a work folder");
         if !std::env::args().any(|a| a == "--with-only") {

@@ -200,6 +200,15 @@ pub fn on_postgres() -> bool {
     std::env::var("CES_BENCH_STORAGE").as_deref() == Ok("postgres")
 }
 
+/// The storage the benchmark runs on, for its printout.
+pub fn storage_name() -> &'static str {
+    if on_postgres() {
+        "PostgreSQL (a throwaway server on 127.0.0.1, pool of 16)"
+    } else {
+        "SQLite (one file)"
+    }
+}
+
 /// A new database for a benchmark's collector: `dir/collector.db`, or a new database on
 /// the throwaway PostgreSQL server.
 fn bench_database(dir: &Path) -> Database {
