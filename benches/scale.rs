@@ -12,7 +12,8 @@
 //!     says); how long until all are stored, what came back, and the dashboard's overview
 //!     timed meanwhile.
 //!
-//! Run with `cargo bench --bench scale` (`-- --quick` for a short run: a tenth of (c)).
+//! Run with `cargo bench --bench scale` (`-- --quick` for a short run: a tenth of (c);
+//! `-- --batches-at-once N` for the collectors' `[storage] batches_at_once`).
 
 #[path = "support/central.rs"]
 #[allow(dead_code)]
@@ -52,8 +53,16 @@ fn main() {
     } else {
         (20, 20, TERMINALS, 2_000)
     };
+    let batches_at_once: Option<usize> = std::env::args()
+        .skip_while(|a| a != "--batches-at-once")
+        .nth(1)
+        .map(|n| n.parse().expect("--batches-at-once N"));
     println!("ces-collector scale-out benchmark");
     println!("machine: {}", measure::machine());
+    println!(
+        "PostgreSQL: pool_size 16, batches_at_once {}",
+        batches_at_once.map_or("4 (the default)".to_owned(), |n| n.to_string())
+    );
     ces_kiosk::sync::transport::install_crypto_provider();
     let mut rates = BTreeMap::new();
     for backend in [Backend::Sqlite, Backend::Postgres, Backend::TwoOnPostgres] {
@@ -65,6 +74,7 @@ fn main() {
                 password_file: None,
                 ca_file: None,
                 pool_size: 16,
+                batches_at_once,
             }),
         };
         let devices = (0..TERMINALS).map(|i| {

@@ -213,6 +213,7 @@ async fn a_collector_is_copied_whole_into_postgres_and_its_file_left_as_it_was()
         password_file: None,
         ca_file: None,
         pool_size: 2,
+        batches_at_once: None,
     })
     .await
     .unwrap();

@@ -14,6 +14,7 @@ fn settings(url: String) -> PgSettings {
         password_file: None,
         ca_file: None,
         pool_size: 16,
+        batches_at_once: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn shared_database() -> Database {
         password_file: None,
         ca_file: None,
         pool_size: 8,
+        batches_at_once: None,
     })
 }
 

@@ -218,6 +218,7 @@ fn bench_database(dir: &Path) -> Database {
             password_file: None,
             ca_file: None,
             pool_size: 16,
+            batches_at_once: None,
         })
     } else {
         Database::Sqlite(dir.join("collector.db"))

@@ -54,6 +54,7 @@ pub(super) struct RawStorage {
     password_file: Option<String>,
     ca_file: Option<String>,
     pool_size: Option<u64>,
+    batches_at_once: Option<u64>,
 }
 
 /// Connections a collector keeps to PostgreSQL unless the config says otherwise.
@@ -91,6 +92,7 @@ impl RawStorage {
                 refuse("password_file", self.password_file.is_some())?;
                 refuse("ca_file", self.ca_file.is_some())?;
                 refuse("pool_size", self.pool_size.is_some())?;
+                refuse("batches_at_once", self.batches_at_once.is_some())?;
                 match file("path", self.path)? {
                     Some(path) => Ok(Database::Sqlite(path)),
                     None => Err(err("storage.path", "is missing (the SQLite file)".into())),
@@ -114,11 +116,22 @@ impl RawStorage {
                         ));
                     }
                 };
+                let batches_at_once = match self.batches_at_once {
+                    None => None,
+                    Some(n) if (1..=pool_size as u64).contains(&n) => usize::try_from(n).ok(),
+                    Some(n) => {
+                        return Err(err(
+                            "storage.batches_at_once",
+                            format!("{n} is outside 1 to pool_size ({pool_size})"),
+                        ));
+                    }
+                };
                 let pg = PgSettings {
                     url,
                     password_file: file("password_file", self.password_file)?,
                     ca_file: file("ca_file", self.ca_file)?,
                     pool_size,
+                    batches_at_once,
                 };
                 pg.config().map_err(|e| err("storage.url", e))?;
                 Ok(Database::Postgres(pg))
@@ -153,20 +166,24 @@ mod tests {
         std::fs::write(&password, "s3cret\n").unwrap();
         let pg = parse(&format!(
             "kind = \"postgres\"\nurl = \"postgres://ces@db.example.org/ces\"\n\
-             password_file = {:?}\npool_size = 32\n",
+             password_file = {:?}\npool_size = 32\nbatches_at_once = 2\n",
             password.to_str().unwrap()
         ))
         .unwrap();
         let Database::Postgres(pg) = pg else {
             panic!("{pg:?}")
         };
-        assert_eq!((pg.pool_size, pg.password_file), (32, Some(password)));
+        assert_eq!(
+            (pg.pool_size, pg.batches_at_once, pg.password_file),
+            (32, Some(2), Some(password))
+        );
         assert_eq!(
             Database::Postgres(PgSettings {
                 url: "postgres://ces@db/ces".into(),
                 password_file: None,
                 ca_file: None,
-                pool_size: 1
+                pool_size: 1,
+                batches_at_once: None,
             })
             .to_string(),
             "postgres://ces@db/ces",
@@ -207,6 +224,14 @@ mod tests {
             (
                 "kind = \"postgres\"\nurl = \"postgres://a@b/c\"\npool_size = 0",
                 "storage.pool_size: 0 is outside 1 to 1000",
+            ),
+            (
+                "kind = \"postgres\"\nurl = \"postgres://a@b/c\"\npool_size = 4\nbatches_at_once = 5",
+                "storage.batches_at_once: 5 is outside 1 to pool_size (4)",
+            ),
+            (
+                "kind = \"sqlite\"\npath = \"c.db\"\nbatches_at_once = 1",
+                "storage.batches_at_once: is not used with kind = \"sqlite\"",
             ),
         ] {
             let e = parse(storage).unwrap_err();

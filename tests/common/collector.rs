@@ -276,6 +276,7 @@ pub fn test_database(dir: &std::path::Path) -> Database {
             password_file: None,
             ca_file: None,
             pool_size: 8,
+            batches_at_once: None,
         })
     } else {
         Database::Sqlite(dir.join("collector.db"))

@@ -39,6 +39,7 @@ pub async fn migrate(args: MigrateArgs, settings: &Settings) -> anyhow::Result<(
         password_file: args.password_file,
         ca_file: args.ca_file,
         pool_size: 2,
+        batches_at_once: None,
     };
     to.config().map_err(crate::Usage)?;
     eprintln!("copying {} into {} …", file.display(), to.url);

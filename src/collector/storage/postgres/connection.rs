@@ -25,6 +25,9 @@ pub struct PgSettings {
     /// Connections for uploads and changes; a quarter as many more (at least 2) are kept
     /// for reads.
     pub pool_size: usize,
+    /// Upload batches stored at once by this collector; `None` for a quarter of
+    /// `pool_size` (at least 2). Each keeps a database core busy while it runs.
+    pub batches_at_once: Option<usize>,
 }
 
 impl PgSettings {

@@ -74,7 +74,8 @@ pub struct PgStorage {
 impl PgStorage {
     /// Connects to the database the settings name and brings its schema up to date.
     pub async fn open(settings: &PgSettings) -> Result<PgStorage, StorageError> {
-        // A quarter of the connections again for reads, and as many batches at once.
+        // A quarter of the connections again for reads, and as many batches at once unless
+        // the config says otherwise.
         let quarter = (settings.pool_size / 4).max(2);
         let readers = PgSettings {
             pool_size: quarter,
@@ -83,7 +84,7 @@ impl PgStorage {
         let storage = PgStorage {
             pool: pool(settings)?,
             reads: pool(&readers)?,
-            ingest: tokio::sync::Semaphore::new(quarter),
+            ingest: tokio::sync::Semaphore::new(settings.batches_at_once.unwrap_or(quarter)),
             senders: tokio::sync::Mutex::default(),
         };
         let mut client = storage.client().await?;
