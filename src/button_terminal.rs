@@ -288,7 +288,7 @@ impl ButtonTerminal {
         let language = self.kiosk.language();
         let view = View {
             screen: self.kiosk.screen(),
-            language: self.kiosk.language().to_owned(),
+            language: language.to_owned(),
             question: survey.question_text(self.kiosk.language()).to_owned(),
             scale: survey.scale,
             legend: self.legend.clone(),
@@ -297,9 +297,7 @@ impl ButtonTerminal {
                 .then(|| {
                     let now = crate::clock::now().local;
                     let today = now.get(..10).unwrap_or_default().to_owned();
-                    survey
-                        .notice_text(self.kiosk.language(), &today)
-                        .map(str::to_owned)
+                    survey.notice_text(language, &today).map(str::to_owned)
                 })
                 .flatten(),
             reasons: match self.kiosk.screen() {

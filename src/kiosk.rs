@@ -356,9 +356,10 @@ impl Kiosk {
                 self.saving = false;
                 // A press sent again was stored before; its follow-up is asked again only if
                 // it is still open (a restart came between the press and its answer).
-                let (open, id) = match r.resent {
-                    true => (r.follow_up_open, r.id),
-                    false => (answer.follow_up_open, answer.id),
+                let (open, id) = if r.resent {
+                    (r.follow_up_open, r.id)
+                } else {
+                    (answer.follow_up_open, answer.id)
                 };
                 let mut fx = vec![];
                 if let Some(left) = self.left_open.take().filter(|left| !open || *left != id) {

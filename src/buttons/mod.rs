@@ -121,8 +121,11 @@ impl Buttons {
                 ..
             } => {
                 let verdict = match result {
-                    Ok(Closed::Now | Closed::ReasonPress) => Verdict::Counted,
-                    Ok(Closed::ScorePress { suppressed: false }) => Verdict::Counted,
+                    Ok(
+                        Closed::Now
+                        | Closed::ReasonPress
+                        | Closed::ScorePress { suppressed: false },
+                    ) => Verdict::Counted,
                     Ok(Closed::ScorePress { suppressed: true } | Closed::Before) => {
                         Verdict::Suppressed
                     }

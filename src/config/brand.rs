@@ -115,3 +115,57 @@ pub fn with_logo_inline(text: &str, file: &Path) -> Result<String, ConfigError> 
         &text[span.end..]
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::SurveyConfig;
+    use crate::theme::Rgb;
+
+    /// The demo survey config (its `[survey]` and `[kiosk]`) as a collector hands it out,
+    /// with `brand` added.
+    fn survey_config(brand: &str) -> Result<SurveyConfig, String> {
+        let demo = crate::demo::DEMO_TOML;
+        let start = demo.find("[survey]").unwrap();
+        let end = demo.find("[storage]").unwrap();
+        let text = format!("{}\n{brand}", &demo[start..end]);
+        SurveyConfig::parse(&text, Path::new("survey.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_brands_accent_is_taken_when_it_stands_out() {
+        assert_eq!(survey_config("").unwrap().survey.accent, None);
+        let c = survey_config("[brand]\naccent = \"#7A1F5C\"").unwrap();
+        assert_eq!(c.survey.accent, Some(Rgb(0x7a, 0x1f, 0x5c)));
+    }
+
+    #[test]
+    fn an_accent_that_is_no_colour_or_does_not_stand_out_is_refused_with_its_line() {
+        for (accent, says) in [
+            ("plum", "is not a colour"),
+            ("#7a1f5", "is not a colour"),
+            ("#ffee88", "against the page"),
+            ("#808080", "text on #808080"),
+        ] {
+            let e = survey_config(&format!("[brand]\naccent = \"{accent}\"")).unwrap_err();
+            assert!(
+                e.contains("brand.accent") && e.contains(says),
+                "{accent}: {e}"
+            );
+        }
+        let e = survey_config("[brand]\nlogo_colour = \"#7a1f5c\"").unwrap_err();
+        assert!(e.contains("logo_colour"), "{e}");
+    }
+
+    #[test]
+    fn a_terminal_config_takes_a_brand_too() {
+        let text = format!(
+            "{}\n[brand]\naccent = \"#0b5cad\"\n",
+            crate::demo::DEMO_TOML
+        );
+        let c =
+            crate::config::Config::parse(&text, Path::new("t.toml"), Path::new("/data")).unwrap();
+        assert_eq!(c.survey.accent, Some(Rgb(0x0b, 0x5c, 0xad)));
+    }
+}

@@ -23,8 +23,9 @@ pub struct StoreWriter {
 
 impl StoreWriter {
     /// Starts the thread, which opens the store `storage` names and reports
-    /// [`Reply::Opened`] (with the follow-up a restart left open, if any). A database on a filesystem that does not survive a reboot is
-    /// refused (every request fails with [`StoreError::Volatile`]) unless the config allows it.
+    /// [`Reply::Opened`] (with the follow-up a restart left open, if any). A database on a
+    /// filesystem that does not survive a reboot is refused (every request fails with
+    /// [`StoreError::Volatile`]) unless the config allows it.
     pub fn spawn(
         storage: Storage,
         device: Device,
