@@ -31,6 +31,7 @@ const FIELDS: &[&str] = &[
     "reason",
     "suppressed",
     "input",
+    "age_ms",
 ];
 
 fuzz_target!(|data: &[u8]| {
