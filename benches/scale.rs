@@ -13,7 +13,8 @@
 //!     timed meanwhile.
 //!
 //! Run with `cargo bench --bench scale` (`-- --quick` for a short run: a tenth of (c);
-//! `-- --batches-at-once N` for the collectors' `[storage] batches_at_once`).
+//! `-- --batches-at-once N` for the collectors' `[storage] batches_at_once`; `-- --only
+//! sqlite|postgres|two` for one backend).
 
 #[path = "support/central.rs"]
 #[allow(dead_code)]
@@ -57,6 +58,7 @@ fn main() {
         .skip_while(|a| a != "--batches-at-once")
         .nth(1)
         .map(|n| n.parse().expect("--batches-at-once N"));
+    let only: Option<String> = std::env::args().skip_while(|a| a != "--only").nth(1);
     println!("ces-collector scale-out benchmark");
     println!("machine: {}", measure::machine());
     println!(
@@ -65,7 +67,21 @@ fn main() {
     );
     ces_kiosk::sync::transport::install_crypto_provider();
     let mut rates = BTreeMap::new();
-    for backend in [Backend::Sqlite, Backend::Postgres, Backend::TwoOnPostgres] {
+    let backends = [
+        ("sqlite", Backend::Sqlite),
+        ("postgres", Backend::Postgres),
+        ("two", Backend::TwoOnPostgres),
+    ];
+    if let Some(only) = &only {
+        assert!(
+            backends.iter().any(|(name, _)| name == only),
+            "--only sqlite|postgres|two"
+        );
+    }
+    for (_, backend) in backends
+        .into_iter()
+        .filter(|(name, _)| only.as_deref().is_none_or(|only| only == *name))
+    {
         let work = tempfile::tempdir_in(std::env::temp_dir()).expect("a work folder");
         let database = match backend {
             Backend::Sqlite => Database::Sqlite(work.path().join("collector.db")),
@@ -120,6 +136,13 @@ fn main() {
             herd.statuses,
             herd.pages.len(),
             measure::stats(&mut herd.pages.clone(), "ms")
+        );
+        println!(
+            "      the overview's loads in order, ms: {:?}",
+            herd.pages
+                .iter()
+                .map(|p| p.round() as u32)
+                .collect::<Vec<_>>()
         );
         let verification = first.on(first.storage.verify_counts()).unwrap();
         println!(
@@ -321,13 +344,18 @@ fn herd(central: &Central, urls: &[String], terminals: usize, answers: usize) ->
         .collect();
     let page_url = urls[0].clone();
     let session = central.session.clone();
-    let load = load_runtime();
-    let (seconds, statuses, pages) = load.block_on(async move {
-        let http = ces_kiosk::sync::transport::client(Duration::from_secs(120)).unwrap();
-        let done = tokio_util::sync::CancellationToken::new();
-        let watching = {
-            let (http, done) = (http.clone(), done.clone());
-            tokio::spawn(async move {
+    // The page is loaded from a thread and runtime of its own, as a browser elsewhere would:
+    // not queued behind the thousand terminals' requests in the load's runtime.
+    let done = tokio_util::sync::CancellationToken::new();
+    let watching = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let watcher = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            watcher.block_on(async move {
+                let http = ces_kiosk::sync::transport::client(Duration::from_secs(120)).unwrap();
                 let mut pages = vec![];
                 while !done.is_cancelled() {
                     let start = Instant::now();
@@ -346,7 +374,11 @@ fn herd(central: &Central, urls: &[String], terminals: usize, answers: usize) ->
                 }
                 pages
             })
-        };
+        })
+    };
+    let load = load_runtime();
+    let (seconds, statuses) = load.block_on(async move {
+        let http = ces_kiosk::sync::transport::client(Duration::from_secs(120)).unwrap();
         let start = Instant::now();
         let tasks: Vec<_> = work
             .into_iter()
@@ -377,10 +409,10 @@ fn herd(central: &Central, urls: &[String], terminals: usize, answers: usize) ->
                 *statuses.entry(status).or_default() += n;
             }
         }
-        let seconds = start.elapsed().as_secs_f64();
-        done.cancel();
-        (seconds, statuses, watching.await.unwrap())
+        (start.elapsed().as_secs_f64(), statuses)
     });
+    done.cancel();
+    let pages = watching.join().unwrap();
     Herd {
         stored: (terminals * (answers / 1000) * 1000) as u64,
         seconds,

@@ -46,9 +46,15 @@ pub async fn answers(
         max_json: limits.max_json_bytes,
         timeout: limits.body_timeout,
     };
-    let json = read_body(&headers, body, &body_limits).await?;
+    let sent = receive_body(&headers, body, &body_limits).await?;
+    // Decompressing and checking a batch is the CPU-heavy part: a herd of uploads waits for
+    // its turn here, asleep, instead of crowding the runtime ahead of other requests.
+    let decoding = state.decoding.acquire().await;
+    let json = decode_body(&headers, sent, body_limits.max_json)?;
     let now = jiff::Timestamp::now();
-    let batch = match parse_batch(&json, limits.max_answers_per_batch, now) {
+    let parsed = parse_batch(&json, limits.max_answers_per_batch, now);
+    drop((decoding, json));
+    let batch = match parsed {
         Ok(b) => b,
         Err(e) => {
             if !e.body.invalid.is_empty() {
@@ -184,15 +190,24 @@ pub(super) struct BodyLimits {
     pub timeout: Duration,
 }
 
-/// Reads a request body within its limits; a body that does not arrive in time is a 408.
+/// Reads a request body within its limits and decompresses it; a body that does not arrive
+/// in time is a 408.
 pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limits: &BodyLimits,
 ) -> Result<Bytes, ApiError> {
-    let BodyLimits {
-        max_body, max_json, ..
-    } = *limits;
+    let sent = receive_body(headers, body, limits).await?;
+    decode_body(headers, sent, limits.max_json)
+}
+
+/// Reads a request body as sent, within its size and time limits.
+async fn receive_body(
+    headers: &HeaderMap,
+    body: Body,
+    limits: &BodyLimits,
+) -> Result<Bytes, ApiError> {
+    let max_body = limits.max_body;
     let too_large =
         || ApiError::too_large(format!("the request body is larger than {max_body} bytes"));
     let declared = headers
@@ -223,6 +238,13 @@ pub(super) async fn read_body(
                 ApiError::bad_request(format!("the request body could not be read: {e}"))
             }
         })?;
+    Ok(bytes)
+}
+
+/// Decompresses a body as its `Content-Encoding` says, within `max_json` bytes.
+fn decode_body(headers: &HeaderMap, bytes: Bytes, max_json: usize) -> Result<Bytes, ApiError> {
+    let too_large =
+        || ApiError::too_large(format!("the request body is larger than {max_json} bytes"));
     match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
         None | Some(b"identity") => {
             if bytes.len() > max_json {

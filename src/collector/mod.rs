@@ -75,6 +75,9 @@ pub struct State {
     enrol_in_all: GlobalLimiter,
     failed_auth: FailedAuth,
     login_per_address: KeyedLimiter<IpAddr>,
+    /// Upload batches decompressed and checked at once: one per core, so that a herd of
+    /// uploads waits here, asleep, and the dashboard's requests still find a free worker.
+    decoding: tokio::sync::Semaphore,
 }
 
 fn too_many(message: &str, wait: Duration) -> ApiError {
@@ -91,6 +94,9 @@ impl State {
             enrol_in_all: GlobalLimiter::new(ENROL_IN_ALL.0, ENROL_IN_ALL.1),
             failed_auth: FailedAuth::new(FAILED_AUTH_PER_ADDRESS.0, FAILED_AUTH_PER_ADDRESS.1),
             login_per_address: KeyedLimiter::new(LOGIN_PER_ADDRESS.0, LOGIN_PER_ADDRESS.1),
+            decoding: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
             storage,
             settings,
         }

@@ -1,6 +1,7 @@
 //! The embedded default storage: one SQLite file in WAL mode with `synchronous=FULL`. Writes
-//! go through one writer thread with group commit (`writer`); reads use a small pool of
-//! read-only connections (`read`), so exports never hold up uploads.
+//! go through one writer thread with group commit (`writer`); reads use small pools of
+//! read-only connections (`connection`, queries in `read`), so exports never hold up uploads,
+//! with the credential lookups of every request in a pool of their own.
 
 mod actions;
 mod alerts;
@@ -14,11 +15,9 @@ mod schema;
 mod writer;
 
 use std::path::Path;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, params};
 use tokio::sync::mpsc;
 
 use super::people::{Failure, LoginAccount, NewSession, NewUser, SessionUser, Setup, User};
@@ -34,20 +33,25 @@ use crate::wire::{AnswerResult, DeviceStatus, ExportRow, SurveyConfig};
 
 pub use schema::migrations;
 
-use connection::{open_writer, sql_error};
+use connection::{ReadPool, open_writer, sql_error};
 
-type Pool = r2d2::Pool<SqliteConnectionManager>;
+/// Read-only connections for pages, reports and exports.
+const READERS: u32 = 8;
+/// Read-only connections for credential lookups.
+const LOOKUPS: u32 = 2;
 
 /// The collector's SQLite database.
 pub struct SqliteStorage {
     writer: writer::Writer,
-    readers: Pool,
+    /// Every read but the credential lookups.
+    readers: ReadPool,
+    /// The lookup of each request's credential (a terminal's or an API token), kept apart:
+    /// a herd's thousand uploads never queue ahead of a page's reads, nor a page ahead of them.
+    lookups: ReadPool,
     /// Whether stored answers are counted in the rollups: always, but for measuring what
     /// counting costs ([`SqliteStorage::open_without_rollups`]).
     rollups: bool,
 }
-
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl SqliteStorage {
     /// Opens (creating and migrating if needed) the database at `path`.
@@ -59,19 +63,12 @@ impl SqliteStorage {
                 path.display()
             ))
         })?;
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|c| c.busy_timeout(BUSY_TIMEOUT));
-        let readers = r2d2::Pool::builder()
-            .max_size(8)
-            .min_idle(Some(0))
-            .build(manager)
-            .map_err(|e| {
-                StorageError::Failed(format!("cannot open {} for reading: {e}", path.display()))
-            })?;
+        let readers = ReadPool::open(path, READERS)?;
+        let lookups = ReadPool::open(path, LOOKUPS)?;
         Ok(SqliteStorage {
             writer: writer::Writer::spawn(path.to_owned(), conn),
             readers,
+            lookups,
             rollups: true,
         })
     }
@@ -92,15 +89,7 @@ impl SqliteStorage {
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StorageError> + Send + 'static,
     ) -> Result<R, StorageError> {
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| StorageError::Unavailable(format!("no database connection: {e}")))?;
-            f(&conn)
-        })
-        .await
-        .map_err(|e| StorageError::Failed(format!("a database read stopped: {e}")))?
+        self.readers.run(f).await
     }
 }
 
@@ -111,13 +100,14 @@ impl Storage for SqliteStorage {
         hash: &str,
     ) -> Result<Option<DeviceIdentity>, StorageError> {
         let hash = hash.to_owned();
-        self.read(move |c| read::device_by_credential(c, &hash))
+        self.lookups
+            .run(move |c| read::device_by_credential(c, &hash))
             .await
     }
 
     async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError> {
         let hash = hash.to_owned();
-        self.read(move |c| read::admin_token(c, &hash)).await
+        self.lookups.run(move |c| read::admin_token(c, &hash)).await
     }
 
     async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
