@@ -55,6 +55,9 @@ macro_rules! transaction {
 /// How often a collector that is not a channel's sender looks whether it can take over.
 const SENDER_LOOK_MS: i64 = 5_000;
 
+/// Connections for credential lookups.
+const LOOKUPS: usize = 2;
+
 /// The collector's PostgreSQL database.
 pub struct PgStorage {
     /// Connections for uploads, heartbeats and every change.
@@ -62,6 +65,9 @@ pub struct PgStorage {
     /// Connections kept for reads (dashboard pages, reports, exports, sessions), so that
     /// a read never queues behind a herd of uploads.
     reads: Pool,
+    /// Connections for the lookup of each request's credential (a terminal's or an API
+    /// token): a herd's thousand lookups keep at most these busy in the database.
+    lookups: Pool,
     /// Batches stored at once. Each is one statement that keeps the database's CPU busy;
     /// more at once would only queue inside the database, where reads would wait behind
     /// them. The others wait here, in order.
@@ -84,6 +90,10 @@ impl PgStorage {
         let storage = PgStorage {
             pool: pool(settings)?,
             reads: pool(&readers)?,
+            lookups: pool(&PgSettings {
+                pool_size: LOOKUPS,
+                ..settings.clone()
+            })?,
             ingest: tokio::sync::Semaphore::new(settings.batches_at_once.unwrap_or(quarter)),
             senders: tokio::sync::Mutex::default(),
         };
@@ -117,11 +127,11 @@ impl Storage for PgStorage {
         &self,
         hash: &str,
     ) -> Result<Option<DeviceIdentity>, StorageError> {
-        fleet::device_by_credential(&self.client().await?, hash).await
+        fleet::device_by_credential(&connection(&self.lookups).await?, hash).await
     }
 
     async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError> {
-        fleet::admin_token(&self.client().await?, hash).await
+        fleet::admin_token(&connection(&self.lookups).await?, hash).await
     }
 
     async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
