@@ -37,7 +37,7 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     Ok(conn)
 }
 
-/// How long a read waits for the writer's lock (only a checkpoint's end takes it).
+/// How long a read waits when SQLite reports the database busy (rare in WAL mode).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read-only connections, with as many permits as connections. A read waits for its permit
