@@ -47,6 +47,8 @@ pub async fn answers(
         timeout: limits.body_timeout,
     };
     let sent = receive_body(&headers, body, &body_limits).await?;
+    // A batch the database cannot take yet waits as it came (PostgreSQL's turns).
+    let _turn = state.storage.upload_turn().await;
     // Decompressing and checking a batch is the CPU-heavy part: a herd of uploads waits for
     // its turn here, asleep, instead of crowding the runtime ahead of other requests.
     let decoding = state.decoding.acquire().await;

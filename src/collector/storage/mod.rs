@@ -268,6 +268,14 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether an admin token with this SHA-256 exists: `Some(revoked)`, or `None`.
     async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError>;
 
+    /// Waits for this collector's turn to take in another upload batch, to be held while
+    /// the batch is decompressed, checked and stored: batches that would only wait for the
+    /// database wait as they came, compressed, without costing CPU. `None`: no turns (SQLite's
+    /// writer takes every waiting request into its next group commit).
+    async fn upload_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        None
+    }
+
     /// Stores a batch durably and says per answer: accepted, duplicate (the same device
     /// stored it before) or rejected (the id belongs to another device's answer).
     async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError>;

@@ -72,6 +72,9 @@ pub struct PgStorage {
     /// more at once would only queue inside the database, where reads would wait behind
     /// them. The others wait here, in order.
     ingest: tokio::sync::Semaphore,
+    /// Upload turns (`Storage::upload_turn`), as many as `ingest` has permits: a batch with
+    /// a turn finds a permit there once it is decoded.
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
     /// Per channel, the connection holding its sender lock while this collector sends its
     /// deliveries.
     senders: tokio::sync::Mutex<HashMap<String, Option<deadpool_postgres::Client>>>,
@@ -87,6 +90,7 @@ impl PgStorage {
             pool_size: quarter,
             ..settings.clone()
         };
+        let at_once = settings.batches_at_once.unwrap_or(quarter);
         let storage = PgStorage {
             pool: pool(settings)?,
             reads: pool(&readers)?,
@@ -94,7 +98,8 @@ impl PgStorage {
                 pool_size: LOOKUPS,
                 ..settings.clone()
             })?,
-            ingest: tokio::sync::Semaphore::new(settings.batches_at_once.unwrap_or(quarter)),
+            ingest: tokio::sync::Semaphore::new(at_once),
+            turns: std::sync::Arc::new(tokio::sync::Semaphore::new(at_once)),
             senders: tokio::sync::Mutex::default(),
         };
         let mut client = storage.client().await?;
@@ -132,6 +137,10 @@ impl Storage for PgStorage {
 
     async fn admin_token(&self, hash: &str) -> Result<Option<bool>, StorageError> {
         fleet::admin_token(&connection(&self.lookups).await?, hash).await
+    }
+
+    async fn upload_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.turns.clone().acquire_owned().await.ok()
     }
 
     async fn store_batch(&self, batch: IncomingBatch) -> Result<Vec<AnswerResult>, StorageError> {
