@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod fault_proxy;
 pub mod fleet;
 pub mod postgres;
+pub mod report;
 pub mod requests;
 pub mod round_robin;
 pub mod smtp;
