@@ -9,6 +9,7 @@ use ces_kiosk::config::{Config, ConfigError};
 use ces_kiosk::credential::{Credential, Kind};
 use ces_kiosk::demo::DEMO_TOML;
 
+/// A `[device]` section, which an enrolled terminal's file may not have.
 const DEMO_DEVICE: &str =
     "[device]\nid = \"front-desk-2\"\nsite = \"hotel-rotterdam\"\ntouchpoint = \"check-in\"\n";
 
