@@ -47,13 +47,15 @@ pub async fn answers(
         timeout: limits.body_timeout,
     };
     let sent = receive_body(&headers, body, &body_limits).await?;
+    // Received now: the device's clock skew and the answers' arrival are measured here, not
+    // after the waits below, which a herd can make last seconds.
+    let now = jiff::Timestamp::now();
     // A batch the database cannot take yet waits as it came (PostgreSQL's turns).
     let _turn = state.storage.upload_turn().await;
     // Decompressing and checking a batch is the CPU-heavy part: a herd of uploads waits for
     // its turn here, asleep, instead of crowding the runtime ahead of other requests.
     let decoding = state.decoding.acquire().await;
     let json = decode_body(&headers, sent, body_limits.max_json)?;
-    let now = jiff::Timestamp::now();
     let parsed = parse_batch(&json, limits.max_answers_per_batch, now);
     drop((decoding, json));
     let batch = match parsed {
